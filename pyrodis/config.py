@@ -1,0 +1,233 @@
+"""Typed, validated run configuration, read from TOML or JSON and overridable key by key.
+
+A config has a top-level ``seed`` and ``preset`` and six tables::
+
+    seed = 0
+    [data]       name, path, correlated, correlation_sigma
+    [model]      latent_dim, architecture, likelihood
+    [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
+    [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
+    [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints
+    [eval]       metrics, repeats, num_points
+
+Unknown tables or keys and values of the wrong type or range are rejected with a message that
+names the key, what was expected and the closest valid key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import json
+import math
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A configuration value, key or file is invalid; the message says how to fix it."""
+
+
+def _positive(v: Any) -> bool:
+    return v > 0
+
+
+def _non_negative(v: Any) -> bool:
+    return v >= 0
+
+
+def _check(check, text: str, **kw: Any) -> Any:
+    return field(metadata={"check": check, "text": text}, **kw)
+
+
+@dataclass
+class DataConfig:
+    name: str = "dsprites"
+    path: str | None = None
+    #: two factor names whose values co-vary during training (evaluation stays independent)
+    correlated: list[str] = field(default_factory=list)
+    correlation_sigma: float = _check(_positive, "> 0", default=0.2)
+
+
+@dataclass
+class ModelConfig:
+    latent_dim: int = _check(_positive, "> 0", default=10)
+    architecture: str = "locatello"
+    likelihood: str = "bernoulli"
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str = "beta-tcvae"
+    #: keyword arguments of the objective's ELBO class, validated against its signature
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimConfig:
+    lr: float = _check(_positive, "> 0", default=1e-4)
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    schedule: str = "constant"
+    warmup_steps: int = _check(_non_negative, ">= 0", default=0)
+    lr_floor: float = _check(_non_negative, ">= 0", default=0.0)
+    #: global gradient-norm clipping over all parameters (None: no clipping)
+    clip_norm: float | None = _check(_positive, "> 0", default=None)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = _check(_positive, "> 0", default=300_000)
+    batch_size: int = _check(lambda v: v >= 2, ">= 2", default=64)
+    log_every: int = _check(_positive, "> 0", default=100)
+    checkpoint_every: int = _check(_positive, "> 0", default=5_000)
+    keep_checkpoints: int = _check(_positive, "> 0", default=3)
+
+
+@dataclass
+class EvalConfig:
+    metrics: list[str] = field(
+        default_factory=lambda: ["mig", "factor_vae", "dci", "sap", "modularity", "unsupervised"]
+    )
+    repeats: int = _check(_positive, "> 0", default=1)
+    #: points used for the aggregate posterior in the report
+    num_points: int = _check(_positive, "> 0", default=10_000)
+
+
+@dataclass
+class Config:
+    seed: int = _check(_non_negative, ">= 0", default=0)
+    preset: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; the objective's params are flattened into its table."""
+        out = dataclasses.asdict(self)
+        out["objective"] = {"name": self.objective.name, **self.objective.params}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Build and validate a config from nested dicts (missing keys take defaults)."""
+        return merge(cls(), data)
+
+
+_SECTIONS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _suggest(key: str, options: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, annotation)
+
+
+def _set_field(obj: Any, name: str, value: Any, where: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    if name not in fields:
+        raise ConfigError(
+            f"unknown key {where}{name}{_suggest(name, fields)}; valid keys: {sorted(fields)}"
+        )
+    if not _type_ok(value, hints[name]):
+        ann = hints[name]
+        expected = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
+        raise ConfigError(f"{where}{name} must be {expected}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value) and name != "correlation_sigma":
+        raise ConfigError(f"{where}{name} must be finite, got {value!r}")
+    check = fields[name].metadata.get("check")
+    if check is not None and value is not None and not check(value):
+        raise ConfigError(f"{where}{name} must be {fields[name].metadata['text']}, got {value!r}")
+    if hints[name] is float and value is not None:
+        value = float(value)
+    if isinstance(value, tuple):
+        value = list(value)
+    setattr(obj, name, value)
+
+
+def merge(config: Config, data: dict[str, Any]) -> Config:
+    """Return a copy of ``config`` with the values of the nested dict ``data`` applied."""
+    out = copy.deepcopy(config)
+    for key, value in data.items():
+        section = _SECTIONS.get(key)
+        if section is None:
+            raise ConfigError(
+                f"unknown config table or key {key!r}{_suggest(key, _SECTIONS)}; "
+                f"valid: {sorted(_SECTIONS)}"
+            )
+        target = getattr(out, key)
+        if not dataclasses.is_dataclass(target):
+            _set_field(out, key, value, "")
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] must be a table of keys, got {value!r}")
+        for sub, subvalue in value.items():
+            if key == "objective" and sub not in ("name", "params"):
+                out.objective.params[sub] = subvalue
+            elif key == "objective" and sub == "name" and subvalue != out.objective.name:
+                out.objective.name = str(subvalue)
+                out.objective.params = {}  # another objective's params no longer apply
+            else:
+                _set_field(target, sub, subvalue, f"{key}.")
+    if len(out.optim.betas) != 2 or not all(0 <= b < 1 for b in out.optim.betas):
+        raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {out.optim.betas}")
+    return out
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """Parse ``table.key=value`` (value in TOML syntax, else a plain string) into a nested dict."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like table.key=value, e.g. optim.lr=3e-4")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    parts = key.split(".")
+    if len(parts) > 2 or not all(parts):
+        raise ConfigError(f"override key {key!r} must be 'key' or 'table.key'")
+    return {parts[0]: value} if len(parts) == 1 else {parts[0]: {parts[1]: value}}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or JSON (``.json``) config file into a nested dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"cannot parse config file {path}: {err}") from err
