@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 DSPRITES_NPZ_MD5 = "7da33b31b13a06f4b04a70402ce90c2e"
-_ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CHUNK_ROWS = 16384
 
@@ -45,7 +44,13 @@ def file_kind(path: str | Path) -> str:
         )
     with path.open("rb") as fh:
         head = fh.read(8)
-    if head.startswith(_ZIP_MAGIC) or (head.startswith(b"PK") and zipfile.is_zipfile(path)):
+    if head.startswith(b"PK"):
+        if not zipfile.is_zipfile(path):
+            raise _fail(
+                path,
+                "starts like a zip archive (.npz) but has no central directory",
+                "The file is truncated (an interrupted download?): download it again",
+            )
         return "npz"
     if head == _HDF5_MAGIC:
         return "hdf5"
