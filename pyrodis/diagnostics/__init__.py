@@ -1,1 +1,34 @@
-"""pyrodis.diagnostics."""
+"""Posterior diagnostics of a trained guide: the aggregate posterior q(z), KL per latent, active
+units, the MI / TC / dimension-wise KL decomposition, ArviZ export, figures and the HTML report.
+
+Works on any guide that follows the latent-site contract (a Gaussian latent site inside a data
+plate); see :class:`AggregatePosterior`.
+"""
+
+from .aggregate import AggregatePosterior
+from .arviz_export import to_inference_data
+from .decomposition import kl_decomposition
+from .gaussian import gaussian_kl, gaussian_log_density
+from .mutual_info import discretise, discretised_mutual_information, match_latents
+from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
+from .training_plots import plot_discriminator_accuracy, plot_training_curves
+from .traversals import plot_reconstructions, plot_traversals
+
+__all__ = [
+    "AggregatePosterior",
+    "discretise",
+    "discretised_mutual_information",
+    "gaussian_kl",
+    "gaussian_log_density",
+    "kl_decomposition",
+    "match_latents",
+    "plot_discriminator_accuracy",
+    "plot_kl_per_dim",
+    "plot_latent_vs_factor",
+    "plot_marginals",
+    "plot_mi_heatmap",
+    "plot_reconstructions",
+    "plot_training_curves",
+    "plot_traversals",
+    "to_inference_data",
+]

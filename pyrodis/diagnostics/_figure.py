@@ -1,0 +1,62 @@
+"""Figure plumbing shared by the plotting modules: pyplot-free Agg figures of an exact pixel size.
+
+Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas (no global pyplot
+state, no display needed) and saved at their own dpi without tight cropping, so a figure of
+``figsize`` inches at ``dpi`` is exactly ``round(figsize · dpi)`` pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def new_figure(figsize: tuple[float, float], dpi: float = 100) -> Figure:
+    """A figure with an Agg canvas."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save ``fig`` as a PNG at its own dpi (pixel size = figsize · dpi) and return the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"figures are written as PNG; give a path ending in .png, got {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=fig.dpi, format="png")
+    return path
+
+
+def panel_grid(num_panels: int, max_cols: int = 4) -> tuple[int, int]:
+    """(rows, cols) of a grid holding ``num_panels`` panels."""
+    cols = max(1, min(max_cols, num_panels))
+    return math.ceil(num_panels / cols), cols
+
+
+def hide_unused(axes: np.ndarray, used: int) -> None:
+    for ax in axes.ravel()[used:]:
+        ax.set_visible(False)
+
+
+def to_image(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A (C, H, W) image in [0, 1] as an array imshow takes: (H, W) for one channel, else (H, W, C)."""
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if arr.ndim != 3:
+        raise ValueError(f"images must have shape (C, H, W), got {arr.shape}")
+    arr = np.clip(arr.astype(np.float64), 0.0, 1.0)
+    return arr[0] if arr.shape[0] == 1 else np.moveaxis(arr, 0, -1)
+
+
+def show_image(ax, image, label: str | None = None) -> None:
+    img = to_image(image)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if label is not None:
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
