@@ -177,9 +177,9 @@ def find_latent_sites(
             )
         if batch < min_batch_size:
             raise LatentSiteError(
-                f"latent site {name!r}: batch size {batch} < {min_batch_size}; the aggregate "
-                "posterior needs at least two data points per batch: use a larger batch "
-                "(and drop_last=True in the data loader)"
+                f"latent site {name!r}: batch size {batch} < {min_batch_size}; this ELBO's "
+                f"aggregate-posterior terms need at least {min_batch_size} data points per "
+                "batch: use a larger batch (and drop_last=True in the data loader)"
             )
         if full == batch:
             warnings.warn(

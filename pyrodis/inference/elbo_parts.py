@@ -1,0 +1,152 @@
+"""Split a (model, guide) trace pair into the pieces every disentangling ELBO recombines.
+
+With latent sites z (see :mod:`pyrodis.inference.latent_sites`), Pyro's ``Trace_ELBO`` loss is
+
+    −ELBO = −log_likelihood − other + kl,
+
+where ``log_likelihood`` sums the observed model sites, ``kl`` sums ``log q(z|x) − log p(z)`` over
+the latent sites and ``other`` collects every remaining site (e.g. global latents), all scaled by
+their sites' scale factors (N/B inside the data plate): the loss is in dataset units. The ELBOs
+replace ``kl`` by their own term and keep the rest as Pyro computes it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from pyro.distributions.util import is_identically_zero
+from pyro.poutine import Trace
+
+from pyrodis.inference.latent_sites import (
+    LatentSite,
+    LatentSiteError,
+    factorised_base,
+    find_latent_sites,
+)
+from pyrodis.inference.tc_estimators import pairwise_log_density
+
+__all__ = ["ELBOParts", "elbo_parts"]
+
+
+@dataclass
+class ELBOParts:
+    """The pieces of one particle's ELBO (see the module docstring).
+
+    Attributes:
+        sites: the latent sites.
+        log_likelihood: Σ of the observed sites' scaled log-probabilities (a scalar tensor).
+        other: Σ model − Σ guide scaled log-probabilities of the non-latent sites.
+        kl: Σ over latent sites of the scaled ``log q(z|x) − log p(z)`` (Monte Carlo KL).
+        log_q: ``(B,)`` per-point ``log q(z_i|x_i)`` (unscaled, summed over latent sites).
+        log_p: ``(B,)`` per-point ``log p(z_i)`` (unscaled).
+        scale: per-point → dataset units (N/B times any ``poutine.scale``).
+        num_data: N.
+        num_pixels: number of observed values per data point (β_norm's N).
+        has_other: whether any non-latent unobserved site contributed to ``other``.
+    """
+
+    sites: list[LatentSite]
+    log_likelihood: torch.Tensor
+    other: torch.Tensor
+    kl: torch.Tensor
+    log_q: torch.Tensor
+    log_p: torch.Tensor
+    scale: float | torch.Tensor
+    num_data: int
+    num_pixels: int
+    has_other: bool = False
+
+    @property
+    def batch_size(self) -> int:
+        return self.sites[0].batch_size
+
+    @property
+    def latent_dim(self) -> int:
+        return sum(s.latent_dim for s in self.sites)
+
+    def latents(self) -> torch.Tensor:
+        """All latent sites' samples joined: ``(B, D)``."""
+        return torch.cat([s.value for s in self.sites], dim=-1)
+
+    def guide_moments(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and variances of the guide, each ``(B, D)`` (all latent sites joined)."""
+        return (
+            torch.cat([s.dist.mean for s in self.sites], dim=-1),
+            torch.cat([s.dist.variance for s in self.sites], dim=-1),
+        )
+
+    def pairwise_log_density(self) -> torch.Tensor:
+        """``L[i, j, d] = log q(z_{i,d} | x_j)``, ``(B, B, D)``, all latent sites joined."""
+        return torch.cat(
+            [pairwise_log_density(factorised_base(s.name, s.dist), s.value) for s in self.sites],
+            dim=-1,
+        )
+
+    def to_dataset(self, per_point: torch.Tensor) -> torch.Tensor:
+        """Sum a ``(B,)`` per-point term over the batch in dataset units (× N/B)."""
+        return (self.scale * per_point).sum()
+
+
+def _check_reparameterised(guide_trace: Trace) -> None:
+    for name, site in guide_trace.nodes.items():
+        if site["type"] != "sample" or site["is_observed"]:
+            continue
+        if not is_identically_zero(site["score_parts"].score_function):
+            raise LatentSiteError(
+                f"guide site {name!r} is not reparameterised ({type(site['fn']).__name__}); "
+                "pyrodis ELBOs need reparameterised guide sites: use a distribution with rsample "
+                "or train that model with pyro.infer.TraceGraph_ELBO"
+            )
+
+
+def elbo_parts(
+    model_trace: Trace,
+    guide_trace: Trace,
+    latent_sites=None,
+    min_batch_size: int = 2,
+) -> ELBOParts:
+    """Split traces (log-probs computed, subsample sites pruned, as ``Trace_ELBO._get_trace``
+    returns them) into :class:`ELBOParts`."""
+    _check_reparameterised(guide_trace)
+    sites = find_latent_sites(guide_trace, model_trace, latent_sites, min_batch_size)
+    names = {s.name for s in sites}
+    zero = sites[0].value.new_zeros(())
+    log_lik, other, kl = zero, zero, zero
+    log_q, log_p = 0.0, 0.0
+    num_pixels = 0
+    has_other = False
+    for name, site in model_trace.nodes.items():
+        if site["type"] != "sample":
+            continue
+        if site["is_observed"]:
+            log_lik = log_lik + site["log_prob_sum"]
+            num_pixels += math.prod(site["fn"].event_shape)
+        elif name in names:
+            kl = kl - site["log_prob_sum"]
+            log_p = log_p + site["unscaled_log_prob"]
+        else:
+            other = other + site["log_prob_sum"]
+            has_other = True
+    for name, site in guide_trace.nodes.items():
+        if site["type"] != "sample" or site["is_observed"]:
+            continue
+        if name in names:
+            kl = kl + site["log_prob_sum"]
+            log_q = log_q + site["unscaled_log_prob"]
+        else:
+            other = other - site["log_prob_sum"]
+            has_other = True
+    return ELBOParts(
+        sites=sites,
+        log_likelihood=log_lik,
+        other=other,
+        kl=kl,
+        log_q=log_q,
+        log_p=log_p,
+        scale=sites[0].scale,
+        num_data=sites[0].dataset_size,
+        num_pixels=num_pixels,
+        has_other=has_other,
+    )
