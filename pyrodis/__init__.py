@@ -1,3 +1,10 @@
 """pyrodis: learning and evaluating disentangled representations with Pyro."""
 
 __version__ = "0.1.0"
+
+
+def load_run(path):  # noqa: ANN001, ANN201 - re-exported lazily to keep `import pyrodis` light
+    """Load a trained run directory; see :func:`pyrodis.runs.load_run`."""
+    from pyrodis.runs import load_run as _load_run
+
+    return _load_run(path)

@@ -7,8 +7,9 @@ would have seen, without replaying the skipped ones. Epoch ``e`` visits the data
 minibatch TC estimators need full batches).
 
 ``data`` may be a ground-truth dataset (observations rendered per batch), a dataset that samples
-training factors from a joint distribution (``sample_training_factors(n, rng)``; every step draws a
-fresh batch with ``default_rng([seed, step])``), a tensor whose first axis indexes data points, or
+its training points from a joint distribution of the factors (``draw_indices(n, rng)``, as
+:class:`~pyrodis.data.CorrelatedFactors` does; every step draws a fresh batch with
+``default_rng([seed, step])``), a tensor whose first axis indexes data points, or
 any map-style ``torch.utils.data.Dataset`` (items or their first element are observations).
 """
 
@@ -41,10 +42,9 @@ class StepBatches:
 
     def indices(self, step: int) -> np.ndarray:
         """Data-point indices of the batch of ``step``, (B,) int64."""
-        sampler = getattr(self.data, "sample_training_factors", None)
-        if sampler is not None:
-            factors = sampler(self.batch_size, np.random.default_rng([self.seed, step]))
-            return self.data.index(factors)
+        draw = getattr(self.data, "draw_indices", None)
+        if draw is not None:
+            return np.asarray(draw(self.batch_size, np.random.default_rng([self.seed, step])))
         epoch, pos = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.num_data)

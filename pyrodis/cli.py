@@ -1,0 +1,229 @@
+"""The ``pyrodis`` command line: train, evaluate, report, datasets, presets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyrodis.config import Config, ConfigError, merge, parse_override, read_config_file
+
+EPILOG_TRAIN = """\
+examples:
+  pyrodis train --preset beta-tcvae --dataset dsprites --out runs/tc
+  pyrodis train --preset factor-vae --schedule paper --set objective.gamma=10 --out runs/fvae
+  pyrodis train --config my.toml --steps 20000 --out runs/mine
+  pyrodis train --resume runs/tc --steps 12000     # continue runs/tc up to step 12000
+
+A config file (TOML or JSON) has the tables [data] [model] [objective] [optim] [train] [eval];
+`--set table.key=value` overrides one key (value in TOML syntax). Precedence, lowest first:
+preset, config file, --dataset/--seed, --set. Ctrl-C saves a checkpoint; --resume continues it.
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyrodis",
+        description="Learn and evaluate disentangled representations with Pyro.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a model into a run directory (or resume one)",
+        description="Train a Pyro VAE with a disentangling ELBO into a run directory.",
+        epilog=EPILOG_TRAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("--preset", help="preset name (see `pyrodis presets`)")
+    train.add_argument(
+        "--schedule",
+        choices=["cpu", "paper"],
+        default="cpu",
+        help="the preset's schedule: 'cpu' trains in minutes on a laptop, 'paper' uses the "
+        "published settings (300k steps); default: cpu",
+    )
+    train.add_argument("--config", type=Path, help="TOML or JSON config file")
+    train.add_argument("--dataset", help="dataset name (see `pyrodis datasets`)")
+    train.add_argument("--data-path", type=Path, help="official dataset file to load instead")
+    train.add_argument("--steps", type=int, help="the run's total number of training steps")
+    train.add_argument("--seed", type=int, help="random seed (model init, batches, sampling)")
+    train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="TABLE.KEY=VALUE",
+        help="override one config key, e.g. --set optim.lr=3e-4 (repeatable)",
+    )
+    train.add_argument("--resume", type=Path, metavar="RUN", help="continue this run up to --steps")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="compute disentanglement metrics of a run (writes RUN/metrics.json)",
+        description="Evaluate a trained run with the reference metric protocols.",
+    )
+    evaluate.add_argument("run", type=Path, metavar="RUN", help="run directory")
+    evaluate.add_argument(
+        "--metrics", help="comma-separated metric names (default: the run's eval.metrics)"
+    )
+    evaluate.add_argument("--repeats", type=int, help="independent evaluation draws (CI over them)")
+    evaluate.add_argument("--seed", type=int, help="evaluation seed (default: the run's seed)")
+    evaluate.add_argument(
+        "--representation",
+        choices=["mean", "sample"],
+        default="mean",
+        help="codes are the encoder means (default) or one sample of q(z|x)",
+    )
+
+    report = sub.add_parser(
+        "report",
+        help="write RUN/report.html (self-contained) and RUN/report.json",
+        description="Write the run's diagnostics report: figures, config, metrics, KL terms.",
+    )
+    report.add_argument("run", type=Path, metavar="RUN", help="run directory")
+    report.add_argument("--out", type=Path, help="output directory (default: RUN)")
+
+    sub.add_parser("datasets", help="list the datasets", description="List the datasets.")
+    sub.add_parser("presets", help="list the presets", description="List the training presets.")
+    return parser
+
+
+def _resolve_config(args: argparse.Namespace) -> Config:
+    from pyrodis.presets import preset_dict
+
+    config = Config()
+    if args.preset:
+        config = merge(config, preset_dict(args.preset, args.schedule))
+    if args.config:
+        config = merge(config, read_config_file(args.config))
+    direct: dict = {}
+    if args.dataset:
+        direct["data"] = {"name": args.dataset}
+    if args.data_path:
+        direct.setdefault("data", {})["path"] = str(args.data_path)
+    if args.seed is not None:
+        direct["seed"] = args.seed
+    config = merge(config, direct)
+    for text in args.overrides:
+        config = merge(config, parse_override(text))
+    if not args.preset and not args.config and not args.overrides:
+        raise ConfigError("say what to train: --preset NAME and/or --config FILE (see --help)")
+    return config
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pyrodis.inference.fit import TrainingInterrupted
+    from pyrodis.runs.train import train_run
+
+    if args.resume:
+        if args.preset or args.config or args.overrides or args.dataset or args.seed is not None:
+            raise ConfigError("--resume keeps the run's own config; give only --steps")
+        out, config = args.resume, None
+    else:
+        config = _resolve_config(args)
+        if args.dry_run:
+            print(json.dumps(config.to_dict(), indent=2))
+            return 0
+        name = config.preset or config.objective.name
+        out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        run = train_run(
+            out, config, resume=bool(args.resume), steps=args.steps, progress=not args.no_progress
+        )
+    except TrainingInterrupted as stop:
+        print(
+            f"\ninterrupted at step {stop.step}; checkpoint saved in {out}/checkpoints. "
+            f"Continue with: pyrodis train --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+    last = run.history[-1] if run.history else {}
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("step", "lr"))
+    print(f"trained {run.path} to step {run.step}" + (f": {shown}" if shown else ""))
+    print(f"next: pyrodis evaluate {run.path} && pyrodis report {run.path}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pyrodis.runs.evaluate import evaluate_run
+
+    metrics = args.metrics.split(",") if args.metrics else None
+    result = evaluate_run(
+        args.run,
+        metrics=metrics,
+        repeats=args.repeats,
+        seed=args.seed,
+        representation=args.representation,
+    )
+    print(result.table())
+    print(f"wrote {args.run / 'metrics.json'}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pyrodis.diagnostics import write_report
+    from pyrodis.runs import load_run
+
+    run = load_run(args.run)
+    path = write_report(run, out_dir=args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from pyrodis.data import DATASETS
+
+    for name, description in DATASETS.items():
+        print(f"{name:12s} {description}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from pyrodis.presets import describe_presets
+
+    for name, description in describe_presets().items():
+        print(f"{name:14s} {description}")
+    print("\nschedules: --schedule cpu (minutes on a laptop; default) | paper (published)")
+    return 0
+
+
+_COMMANDS = {
+    "train": _cmd_train,
+    "evaluate": _cmd_evaluate,
+    "report": _cmd_report,
+    "datasets": _cmd_datasets,
+    "presets": _cmd_presets,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pyrodis`` command."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import pyrodis
+
+        print(pyrodis.__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _COMMANDS[args.command](args)
+    except (ConfigError, FileExistsError, FileNotFoundError) as err:
+        print(f"pyrodis {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Build the dataset, the VAE and the ELBO that a :class:`~pyrodis.config.Config` describes."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pyro.infer
+
+from pyrodis.config import Config, ConfigError
+
+#: objective name -> (ELBO class name in pyrodis.inference, fixed kwargs, description)
+OBJECTIVES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "vae": ("BetaELBO", {"beta": 1.0}, "the plain ELBO (β = 1)"),
+    "beta-vae": ("BetaELBO", {}, "β-VAE: R + β·KL"),
+    "annealed-vae": ("CapacityELBO", {}, "capacity annealing: R + γ·|KL − C(t)|"),
+    "beta-tcvae": ("TCELBO", {}, "β-TCVAE: R + α·MI + β·TC + γ·dwKL"),
+    "factor-vae": ("FactorELBO", {}, "FactorVAE: R + KL + γ·TC from a discriminator"),
+    "dip-vae-i": ("DIPELBO", {"kind": "i"}, "DIP-VAE-I: covariance of the encoder means"),
+    "dip-vae-ii": ("DIPELBO", {"kind": "ii"}, "DIP-VAE-II: covariance of q(z)"),
+}
+
+
+def _elbo_class(name: str) -> tuple[type, dict[str, Any]]:
+    if name not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
+    import pyrodis.inference as inference
+
+    cls_name, fixed, _ = OBJECTIVES[name]
+    return getattr(inference, cls_name), fixed
+
+
+def build_elbo(config: Config) -> pyro.infer.ELBO:
+    """The ELBO of ``config.objective`` (its params are checked against the class signature)."""
+    cls, fixed = _elbo_class(config.objective.name)
+    accepted = inspect.signature(cls).parameters
+    for key in config.objective.params:
+        if key in fixed:
+            raise ConfigError(
+                f"objective {config.objective.name!r} fixes {key}={fixed[key]!r}; remove it "
+                "or choose another objective"
+            )
+        if key not in accepted:
+            valid = sorted(k for k in accepted if k not in fixed and k != "kwargs")
+            raise ConfigError(
+                f"objective {config.objective.name!r} has no parameter {key!r}; valid: {valid}"
+            )
+    try:
+        return cls(**fixed, **config.objective.params)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"objective {config.objective.name!r}: {err}") from err
+
+
+def build_dataset(config: Config, training: bool = True) -> Any:
+    """The ground-truth dataset; with ``training`` the correlated view, if configured."""
+    from pyrodis.data import CorrelatedFactors, get_dataset
+
+    try:
+        dataset = get_dataset(config.data.name, path=config.data.path)
+    except KeyError as err:
+        raise ConfigError(str(err)) from err
+    if training and config.data.correlated:
+        if len(config.data.correlated) != 2:
+            raise ConfigError(
+                f"data.correlated names two factors, e.g. ['scale', 'shape'], "
+                f"got {config.data.correlated}"
+            )
+        dataset = CorrelatedFactors(
+            dataset, pairs=[tuple(config.data.correlated)], sigma=config.data.correlation_sigma
+        )
+    return dataset
+
+
+def build_model(config: Config, dataset: Any) -> Any:
+    """The VAE for ``dataset`` (its image shape and size N)."""
+    from pyrodis.models import VAE
+
+    try:
+        return VAE(
+            latent_dim=config.model.latent_dim,
+            image_shape=tuple(dataset.observation_shape),
+            likelihood=config.model.likelihood,
+            architecture=config.model.architecture,
+            num_data=len(dataset),
+        )
+    except (KeyError, ValueError) as err:
+        raise ConfigError(f"[model]: {err}") from err
+
+
+def validate(config: Config) -> None:
+    """Check the parts of ``config`` that need the registries (objective, dataset, schedule)."""
+    from pyrodis.data import DATASETS
+    from pyrodis.inference.schedules import SCHEDULES
+
+    build_elbo(config)
+    if config.data.name not in DATASETS:
+        raise ConfigError(f"unknown dataset {config.data.name!r}; choose one of {sorted(DATASETS)}")
+    if config.optim.schedule not in SCHEDULES:
+        raise ConfigError(
+            f"unknown optim.schedule {config.optim.schedule!r}; choose one of {sorted(SCHEDULES)}"
+        )

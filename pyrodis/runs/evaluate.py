@@ -1,0 +1,47 @@
+"""Evaluate a run directory with :func:`pyrodis.metrics.evaluate` (``pyrodis evaluate RUN``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pyrodis.runs.run import METRICS_FILE, load_run
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    *,
+    metrics: list[str] | None = None,
+    repeats: int | None = None,
+    seed: int | None = None,
+    representation: str = "mean",
+) -> Any:
+    """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
+
+    Defaults come from the run's ``[eval]`` table and seed. The dataset is the independent factor
+    grid, also for runs trained on correlated factors. Returns the
+    :class:`~pyrodis.metrics.EvaluationResult`.
+    """
+    from pyrodis.metrics import evaluate
+
+    run = load_run(run_dir)
+    cfg = run.config
+    result = evaluate(
+        run.vae.representation(representation),
+        run.dataset,
+        metrics=metrics or cfg["eval"]["metrics"],
+        seed=cfg["seed"] if seed is None else seed,
+        repeats=repeats or cfg["eval"]["repeats"],
+    )
+    record = {
+        "step": run.step,
+        "representation": representation,
+        "seed": cfg["seed"] if seed is None else seed,
+        **result.to_dict(),
+    }
+    path = Path(run_dir) / METRICS_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+    return result

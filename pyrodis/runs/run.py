@@ -1,0 +1,142 @@
+"""A run directory on disk and :func:`load_run`, which gives back what it trained.
+
+Layout::
+
+    RUN/config.json        the full config, the library and torch/pyro versions, the seed
+    RUN/log.csv            one row per logged step: step and every ELBO term
+    RUN/checkpoints/       step_XXXXXXXX.pt and latest.json (see pyrodis.runs.checkpoint)
+    RUN/metrics.json       `pyrodis evaluate RUN`
+    RUN/figures/, RUN/report.html, RUN/report.json    `pyrodis report RUN`
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyro
+
+from pyrodis.config import Config, ConfigError
+
+CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS = (
+    "config.json",
+    "log.csv",
+    "metrics.json",
+    "checkpoints",
+)
+
+
+def read_log(path: Path) -> list[dict[str, float]]:
+    """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [
+            {k: float(v) if v not in ("", None) else math.nan for k, v in row.items()}
+            for row in csv.DictReader(fh)
+        ]
+
+
+def write_log(path: Path, rows: list[dict[str, float]]) -> None:
+    """Rewrite ``log.csv`` with ``rows`` (columns: the union of the rows' keys, step first)."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def read_config(run_dir: Path) -> tuple[Config, dict[str, Any]]:
+    """The run's :class:`Config` and the raw JSON (with versions) from ``config.json``."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{run_dir} is not a pyrodis run (no {CONFIG_FILE}); train one with "
+            "`pyrodis train --out DIR`"
+        )
+    raw = json.loads(path.read_text())
+    try:
+        return Config.from_dict(raw["config"]), raw
+    except (KeyError, ConfigError) as err:
+        raise ConfigError(f"{path} is not a valid pyrodis run config: {err}") from err
+
+
+def module_state_from_params(module: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Map Pyro param-store names (``encoder$$$body.0.weight``, unconstrained values) to the
+    ``state_dict`` keys of a top-level PyroModule (``encoder.body.0.weight``)."""
+    keys = set(module.state_dict())
+    out = {}
+    for name, value in params.items():
+        key = name.replace("$$$", ".")
+        out[
+            key if key in keys or f"{key}_unconstrained" not in keys else f"{key}_unconstrained"
+        ] = value
+    return out
+
+
+@dataclass
+class Run:
+    """A trained run: its config, trained VAE (eval mode), dataset, log and metrics."""
+
+    path: Path
+    config: dict[str, Any]
+    vae: Any
+    dataset: Any
+    history: list[dict[str, float]]
+    metrics: dict[str, Any] | None
+    elbo_name: str
+    step: int
+
+    @property
+    def model(self) -> Any:
+        return self.vae.model
+
+    @property
+    def guide(self) -> Any:
+        return self.vae.guide
+
+
+def load_run(path: str | Path) -> Run:
+    """Load the newest good checkpoint of the run at ``path`` into a fresh VAE.
+
+    The dataset is the independent grid (evaluation data) even if training used correlated
+    factors. The parameters also go into Pyro's param store, replacing what was there.
+    """
+    from pyrodis.runs.build import build_dataset, build_model
+    from pyrodis.runs.checkpoint import load_latest_checkpoint
+
+    path = Path(path)
+    config, _ = read_config(path)
+    dataset = build_dataset(config, training=False)
+    vae = build_model(config, dataset)
+    state, step = load_latest_checkpoint(path / CHECKPOINTS)
+    pyro.clear_param_store()
+    missing, unexpected = vae.load_state_dict(
+        module_state_from_params(vae, state["params"]), strict=False
+    )
+    if missing or unexpected:
+        raise ConfigError(
+            f"checkpoint of {path} does not fit the model its config builds "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    vae.eval()
+    metrics_path = path / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
+    return Run(
+        path=path,
+        config=config.to_dict(),
+        vae=vae,
+        dataset=dataset,
+        history=read_log(path / LOG_FILE),
+        metrics=metrics,
+        elbo_name=config.objective.name,
+        step=step,
+    )

@@ -1,0 +1,124 @@
+import csv
+import json
+
+import pytest
+import torch
+
+from pyrodis.cli import main
+from pyrodis.runs import load_run
+
+TINY = [
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.log_every=1",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "model.latent_dim=4",
+    "--no-progress",
+]
+
+
+def read_log(run):
+    with open(run / "log.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_train_resume_matches_uninterrupted_run(tmp_path, capsys):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    args = ["train", "--preset", "beta-tcvae", "--dataset", "dsprites", "--seed", "3", *TINY]
+    assert main([*args, "--steps", "6", "--out", str(straight)]) == 0
+    assert main([*args, "--steps", "3", "--out", str(split)]) == 0
+    assert main(["train", "--resume", str(split), "--steps", "6", "--no-progress"]) == 0
+    a, b = read_log(straight), read_log(split)
+    assert [r["step"] for r in b] == ["1", "2", "3", "4", "5", "6"]
+    for ra, rb in zip(a, b):
+        for key in ("loss", "recon", "kl", "mi", "tc", "dwkl"):
+            assert float(ra[key]) == float(rb[key]), key
+    config = json.loads((split / "config.json").read_text())
+    assert config["config"]["train"]["steps"] == 6
+    assert [h["action"] for h in config["history"]] == ["train", "resume"]
+    run = load_run(split)
+    assert run.step == 6 and run.elbo_name == "beta-tcvae" and len(run.history) == 6
+    codes = run.vae.representation()(run.dataset.observations(run.dataset.sample_factors(5, 0)))
+    assert codes.shape == (5, 4)
+    out = capsys.readouterr().out
+    assert "trained" in out and "pyrodis evaluate" in out
+
+
+def test_train_refuses_to_overwrite_and_bad_config_is_clear(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--preset", "beta-vae", "--steps", "1", "--out", str(run), *TINY]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert (
+        main(
+            ["train", "--preset", "beta-vae", "--set", "optim.lrr=1", "--out", str(tmp_path / "x")]
+        )
+        == 2
+    )
+    assert "did you mean 'lr'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                "--preset",
+                "beta-vae",
+                "--set",
+                "objective.betta=1",
+                "--out",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )
+    assert "no parameter 'betta'" in capsys.readouterr().err
+    assert main(["train", "--preset", "nope"]) == 2
+    assert "unknown preset" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_dry_run_shows_resolved_config(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[objective]\nname = "factor-vae"\ngamma = 20.0\n[train]\nsteps = 9\n')
+    assert main(["train", "--config", str(cfg), "--set", "optim.lr=0.01", "--dry-run"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["objective"] == {"name": "factor-vae", "gamma": 20.0}
+    assert shown["train"]["steps"] == 9 and shown["optim"]["lr"] == 0.01
+
+
+def test_listing_commands_and_help(capsys):
+    assert main(["presets"]) == 0
+    assert "beta-tcvae" in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "dsprites" in out and "shapes3d" in out
+    for command in ("train", "evaluate", "report"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        assert "usage: pyrodis " + command in capsys.readouterr().out
+
+
+def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, capsys):
+    from pyrodis.inference import fit
+
+    original = fit.Trainer.train_step
+
+    def flaky(self, x, idx):
+        if self.step == 2 and not getattr(flaky, "done", False):
+            flaky.done = True
+            raise KeyboardInterrupt
+        return original(self, x, idx)
+
+    monkeypatch.setattr(fit.Trainer, "train_step", flaky)
+    run = tmp_path / "run"
+    base = ["train", "--preset", "factor-vae", *TINY]
+    assert main([*base, "--steps", "5", "--out", str(run)]) == 130
+    assert "Continue with: pyrodis train --resume" in capsys.readouterr().err
+    state = torch.load(run / "checkpoints" / "step_00000002.pt", weights_only=True)
+    assert state["step"] == 2 and state["elbo"]
+    assert main(["train", "--resume", str(run), "--steps", "5", "--no-progress"]) == 0
+    assert [r["step"] for r in read_log(run)] == ["1", "2", "3", "4", "5"]
