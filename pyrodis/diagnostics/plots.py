@@ -97,9 +97,11 @@ def plot_mi_heatmap(
     fig = new_figure(figsize or (1.2 + 0.8 * k, 1.0 + 0.4 * d), dpi)
     ax = fig.add_subplot()
     image = ax.imshow(mi[order], cmap="viridis", aspect="auto", vmin=0)
+    bright = 0.6 * max(float(mi.max()), 1e-12)
     for r, j in enumerate(order):
         for c in range(k):
-            ax.text(c, r, f"{mi[j, c]:.2f}", ha="center", va="center", fontsize=7, color="w")
+            colour = "k" if mi[j, c] > bright else "w"
+            ax.text(c, r, f"{mi[j, c]:.2f}", ha="center", va="center", fontsize=7, color=colour)
     ax.set_xticks(np.arange(k), names, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(np.arange(d), [f"z{j}" for j in order], fontsize=8)
     fig.colorbar(image, ax=ax, label="MI (nats)")

@@ -1,0 +1,158 @@
+"""AggregatePosterior built from a guide: points, parameters, KL per latent, active units."""
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import pytest
+import torch
+from test_diagnostics_support import SCALES, TinyBars, tiny_encoder, tiny_guide
+
+from pyrodis.diagnostics import AggregatePosterior
+from pyrodis.diagnostics.encoding import batch_slices
+
+
+def _all_encoded():
+    ds = TinyBars()
+    factors = ds.factors(np.arange(len(ds)))
+    return ds, factors, tiny_encoder(ds.observations(factors))
+
+
+def test_from_guide_reads_every_point_of_a_ground_truth_dataset():
+    ds, factors, (loc, scale) = _all_encoded()
+    agg = AggregatePosterior.from_guide(tiny_guide, ds, batch_size=7)  # 30 = 4·7 + 2
+    assert (agg.num_points, agg.latent_dim, agg.site_name) == (30, 5, "z")
+    np.testing.assert_array_equal(agg.indices, np.arange(30))
+    np.testing.assert_array_equal(agg.factors, factors)
+    assert agg.factor_names == ("row", "col") and agg.dataset_size == 30
+    torch.testing.assert_close(agg.loc, loc.double())
+    torch.testing.assert_close(agg.scale, scale.double())
+    np.testing.assert_array_equal(agg.mean_codes, loc.double().numpy())
+
+
+def test_kl_per_dim_matches_the_analytic_gaussian_kl():
+    _, _, (loc, scale) = _all_encoded()
+    agg = AggregatePosterior.from_guide(tiny_guide, TinyBars())
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(loc.double(), scale.double()),
+        torch.distributions.Normal(0.0, 1.0),
+    ).mean(0)
+    np.testing.assert_allclose(agg.kl_per_dim(), expected.numpy(), rtol=1e-12, atol=1e-15)
+    # Dead latents: z2, z3 are the prior exactly; z4 has KL = -log 0.5 + 0.125 - 0.5.
+    assert agg.kl_per_dim()[2] == agg.kl_per_dim()[3] == 0.0
+    assert agg.kl_per_dim()[4] == pytest.approx(np.log(2) + 0.125 - 0.5)
+    assert list(agg.kl_order()[:2]) == [0, 1]
+
+
+def test_active_units_find_the_planted_dead_latents():
+    agg = AggregatePosterior.from_guide(tiny_guide, TinyBars())
+    np.testing.assert_array_equal(agg.active_units(), [True, True, False, False, False])
+    assert agg.mean_variances()[0] == pytest.approx(np.var(agg.mean_codes[:, 0], ddof=1))
+    # A threshold above the active latents' variance switches them off too.
+    assert not agg.active_units(threshold=10.0).any()
+
+
+def test_a_sample_of_points_is_distinct_sorted_and_seeded():
+    ds = TinyBars()
+    a = AggregatePosterior.from_guide(tiny_guide, ds, num_points=12, seed=4)
+    b = AggregatePosterior.from_guide(tiny_guide, ds, num_points=12, seed=4)
+    assert a.num_points == 12 and len(set(a.indices)) == 12
+    np.testing.assert_array_equal(a.indices, np.sort(a.indices))
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.factors, ds.factors(a.indices))
+    _, _, (loc, _) = _all_encoded()
+    torch.testing.assert_close(a.loc, loc[a.indices].double())
+
+
+def test_tensor_and_torch_dataset_sources_give_the_same_posteriors():
+    ds = TinyBars()
+    images = ds.observations(ds.factors(np.arange(len(ds))))
+    ref = AggregatePosterior.from_guide(tiny_guide, ds, batch_size=8)
+    from_tensor = AggregatePosterior.from_guide(tiny_guide, images, batch_size=8)
+    pairs = torch.utils.data.TensorDataset(images, torch.zeros(len(ds)))
+    from_dataset = AggregatePosterior.from_guide(tiny_guide, pairs, batch_size=8)
+    for agg in (from_tensor, from_dataset):
+        torch.testing.assert_close(agg.loc, ref.loc)
+        assert agg.factors is None and agg.factor_names is None
+
+
+def test_guide_args_receive_the_dataset_indices():
+    seen = []
+
+    def guide(x, indices):
+        seen.append(indices.clone())
+        loc = indices.double()[:, None].expand(-1, 2).float()
+        with pyro.plate("data", size=30, subsample=indices):
+            pyro.sample("z", dist.Normal(loc, 1.0).to_event(1))
+
+    agg = AggregatePosterior.from_guide(
+        guide, TinyBars(), num_points=9, batch_size=4, guide_args=lambda x, idx: (x, idx)
+    )
+    np.testing.assert_array_equal(torch.cat(seen).numpy(), agg.indices)
+    np.testing.assert_array_equal(agg.loc[:, 0].numpy(), agg.indices)
+    assert agg.dataset_size == 30 and [len(s) for s in seen] == [4, 5]  # last lone point joins
+
+
+def test_batches_never_leave_a_single_point():
+    for m, b in [(9, 4), (10, 4), (3, 2), (2, 256)]:
+        parts = batch_slices(m, b)
+        sizes = [p.stop - p.start for p in parts]
+        assert sum(sizes) == m and min(sizes) >= 2
+
+
+def test_prior_can_be_read_from_the_model():
+    def model(x):
+        with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
+            pyro.sample("z", dist.Normal(torch.ones(x.shape[0], 5), 2.0).to_event(1))
+
+    agg = AggregatePosterior.from_guide(tiny_guide, TinyBars(), model=model)
+    assert agg.prior_source == "model"
+    torch.testing.assert_close(agg.prior_loc, torch.ones(5, dtype=torch.float64))
+    torch.testing.assert_close(agg.prior_scale, torch.full((5,), 2.0, dtype=torch.float64))
+    _, _, (loc, scale) = _all_encoded()
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(loc.double(), scale.double()),
+        torch.distributions.Normal(1.0, 2.0),
+    ).mean(0)
+    np.testing.assert_allclose(agg.kl_per_dim(), expected.numpy(), rtol=1e-12)
+
+
+def test_non_gaussian_and_ambiguous_guides_are_rejected():
+    def laplace_guide(x):
+        with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
+            pyro.sample("z", dist.Laplace(torch.zeros(x.shape[0], 2), 1.0).to_event(1))
+
+    with pytest.raises(TypeError, match="factorised Gaussian guide"):
+        AggregatePosterior.from_guide(laplace_guide, TinyBars())
+
+    def two_sites(x):
+        with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
+            pyro.sample("a", dist.Normal(torch.zeros(x.shape[0], 2), 1.0).to_event(1))
+            pyro.sample("b", dist.Normal(torch.zeros(x.shape[0], 3), 1.0).to_event(1))
+
+    with pytest.raises(ValueError, match="latent_site"):
+        AggregatePosterior.from_guide(two_sites, TinyBars())
+    agg = AggregatePosterior.from_guide(two_sites, TinyBars(), latent_site="b")
+    assert agg.latent_dim == 3 and agg.site_name == "b"
+    with pytest.raises(TypeError, match="guide_args must return"):
+        AggregatePosterior.from_guide(tiny_guide, TinyBars(), guide_args=lambda x, i: x)
+
+
+def test_sampling_codes_and_mixture():
+    agg = AggregatePosterior.from_guide(tiny_guide, TinyBars())
+    a, b = agg.sample_codes(seed=1), agg.sample_codes(seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (30, 5) and not np.array_equal(a, agg.sample_codes(seed=2))
+    z = agg.sample(20_000, seed=0).numpy()
+    # Mixture moments: mean of the means; variance = Var(means) + mean of the variances.
+    np.testing.assert_allclose(z.mean(0), agg.mean_codes.mean(0), atol=0.03)
+    var = agg.mean_codes.var(0) + (SCALES.double().numpy() ** 2)
+    np.testing.assert_allclose(z.var(0), var, rtol=0.05)
+
+
+def test_marginal_density_is_a_normalised_mixture():
+    agg = AggregatePosterior.from_guide(tiny_guide, TinyBars())
+    grid = np.linspace(-8, 8, 3201)
+    q = agg.marginal_density(grid, chunk=7)
+    np.testing.assert_allclose(np.trapezoid(q, grid, axis=1), 1.0, atol=1e-6)
+    # A dead latent with the prior's parameters has exactly the prior's marginal.
+    np.testing.assert_allclose(q[2], agg.prior_density(grid)[2], atol=1e-12)
