@@ -56,7 +56,9 @@ class DataConfig:
     path: str | None = None
     #: two factor names whose values co-vary during training (evaluation stays independent)
     correlated: list[str] = field(default_factory=list)
-    correlation_sigma: float = _check(_positive, "> 0", default=0.2)
+    correlation_sigma: float = _check(
+        _non_negative, ">= 0 (0: deterministic, inf: independent)", default=0.2
+    )
 
 
 @dataclass

@@ -188,7 +188,7 @@ class Trainer:
         self._count += 1
         if self.step % self.log_every != 0:
             return None
-        row = {"step": float(self.step), **{k: v / self._count for k, v in self._sums.items()}}
+        row = {"step": self.step, **{k: v / self._count for k, v in self._sums.items()}}
         self._sums, self._count = {}, 0
         self.history.rows.append(row)
         return row

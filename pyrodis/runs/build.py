@@ -57,17 +57,20 @@ def build_dataset(config: Config, training: bool = True) -> Any:
 
     try:
         dataset = get_dataset(config.data.name, path=config.data.path)
-    except KeyError as err:
-        raise ConfigError(str(err)) from err
+    except ValueError as err:  # unknown name, or a file that is not the official layout
+        raise ConfigError(f"[data]: {err}") from err
     if training and config.data.correlated:
         if len(config.data.correlated) != 2:
             raise ConfigError(
                 f"data.correlated names two factors, e.g. ['scale', 'shape'], "
                 f"got {config.data.correlated}"
             )
-        dataset = CorrelatedFactors(
-            dataset, pairs=[tuple(config.data.correlated)], sigma=config.data.correlation_sigma
-        )
+        try:
+            dataset = CorrelatedFactors(
+                dataset, pairs=[tuple(config.data.correlated)], sigma=config.data.correlation_sigma
+            )
+        except ValueError as err:
+            raise ConfigError(f"[data] correlated: {err}") from err
     return dataset
 
 

@@ -35,10 +35,13 @@ def read_log(path: Path) -> list[dict[str, float]]:
     if not path.exists():
         return []
     with open(path, newline="") as fh:
-        return [
+        rows = [
             {k: float(v) if v not in ("", None) else math.nan for k, v in row.items()}
             for row in csv.DictReader(fh)
         ]
+    for row in rows:
+        row["step"] = int(row["step"])
+    return rows
 
 
 def write_log(path: Path, rows: list[dict[str, float]]) -> None:
