@@ -156,3 +156,17 @@ def test_marginal_density_is_a_normalised_mixture():
     np.testing.assert_allclose(np.trapezoid(q, grid, axis=1), 1.0, atol=1e-6)
     # A dead latent with the prior's parameters has exactly the prior's marginal.
     np.testing.assert_allclose(q[2], agg.prior_density(grid)[2], atol=1e-12)
+
+
+def test_bad_parameters_are_rejected():
+    loc, scale = torch.zeros(4, 2), torch.ones(4, 2)
+    with pytest.raises(ValueError, match="prior_loc must be a scalar or have shape"):
+        AggregatePosterior(loc, scale, prior_loc=torch.zeros(3))
+    with pytest.raises(ValueError, match="prior_scale must be strictly positive"):
+        AggregatePosterior(loc, scale, prior_scale=0.0)
+    with pytest.raises(ValueError, match="strictly positive"):
+        AggregatePosterior(loc, -scale)
+    with pytest.raises(ValueError, match="one row per point"):
+        AggregatePosterior(loc, scale, factors=np.zeros((3, 1)))
+    with pytest.raises(TypeError, match="GroundTruthDataset, a torch.Tensor"):
+        AggregatePosterior.from_guide(tiny_guide, 42)

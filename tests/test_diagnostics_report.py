@@ -16,6 +16,16 @@ HISTORY = [
     {"step": s, "loss": 50.0 - s / 10, "recon": 40.0 - s / 20, "kl": 5.0, "disc_acc": 0.6}
     for s in range(0, 200, 20)
 ]
+ALL_FIGURES = (
+    "traversals",
+    "reconstructions",
+    "kl_per_dim",
+    "marginals",
+    "mi_heatmap",
+    "latent_vs_factor",
+    "training_curves",
+    "discriminator_accuracy",
+)
 METRICS = {
     "mig": {"value": 0.31, "mean": 0.30, "std": 0.02, "ci_low": 0.27, "ci_high": 0.33},
     "dci": {"disentanglement": {"value": 0.5}, "completeness": {"value": 0.4}},
@@ -47,16 +57,7 @@ def test_report_has_every_section_figure_and_number(tmp_path):
     text = html_path.read_text()
     for anchor in SECTIONS:
         assert f'<section id="{anchor}">' in text
-    for fig in (
-        "traversals",
-        "reconstructions",
-        "kl_per_dim",
-        "marginals",
-        "mi_heatmap",
-        "latent_vs_factor",
-        "training_curves",
-        "discriminator_accuracy",
-    ):
+    for fig in ALL_FIGURES:
         assert f'id="fig-{fig}"' in text and (tmp_path / "run/figures" / f"{fig}.png").exists()
     pngs = _embedded_pngs(text)
     assert len(pngs) == 8 and all(p.startswith(b"\x89PNG") for p in pngs)
@@ -70,16 +71,7 @@ def test_report_has_every_section_figure_and_number(tmp_path):
     assert dec["mi"] + dec["tc"] + dec["dwkl"] == pytest.approx(dec["kl"], abs=1e-9)
     assert numbers["mutual_information"]["matched_factor"][:2] == ["row", "col"]
     assert numbers["metrics"] == METRICS and numbers["config"]["seed"] == 3
-    assert set(numbers["figures"]) == {
-        "traversals",
-        "reconstructions",
-        "kl_per_dim",
-        "marginals",
-        "mi_heatmap",
-        "latent_vs_factor",
-        "training_curves",
-        "discriminator_accuracy",
-    }
+    assert set(numbers["figures"]) == set(ALL_FIGURES)
     assert png_size(tmp_path / "run" / numbers["figures"]["kl_per_dim"]) == (600, 350)
 
 

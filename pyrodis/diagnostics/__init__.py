@@ -11,6 +11,7 @@ from .decomposition import kl_decomposition
 from .gaussian import gaussian_kl, gaussian_log_density
 from .mutual_info import discretise, discretised_mutual_information, match_latents
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
+from .report import write_report
 from .training_plots import plot_discriminator_accuracy, plot_training_curves
 from .traversals import plot_reconstructions, plot_traversals
 
@@ -31,4 +32,5 @@ __all__ = [
     "plot_training_curves",
     "plot_traversals",
     "to_inference_data",
+    "write_report",
 ]

@@ -22,7 +22,7 @@ from torch.distributions import Independent
 
 from .decomposition import DEFAULT_REFERENCE_SIZE, kl_decomposition
 from .encoding import GuideArgs, encode_points
-from .gaussian import gaussian_kl, gaussian_log_density
+from .gaussian import as_prior_vector, gaussian_kl, gaussian_log_density
 from .mutual_info import discretised_mutual_information
 from .sources import select_points
 
@@ -74,8 +74,10 @@ class AggregatePosterior:
         if not bool(torch.isfinite(self.loc).all()) or not bool((self.scale > 0).all()):
             raise ValueError("loc must be finite and scale strictly positive; check the guide")
         dim = self.latent_dim
-        self.prior_loc = torch.as_tensor(prior_loc, dtype=torch.float64).expand(dim).clone()
-        self.prior_scale = torch.as_tensor(prior_scale, dtype=torch.float64).expand(dim).clone()
+        self.prior_loc = as_prior_vector(prior_loc, dim, "prior_loc")
+        self.prior_scale = as_prior_vector(prior_scale, dim, "prior_scale")
+        if not bool((self.prior_scale > 0).all()):
+            raise ValueError("prior_scale must be strictly positive")
         self.prior_source = prior_source or (
             "N(0, I)"
             if bool((self.prior_loc == 0).all() & (self.prior_scale == 1).all())

@@ -32,21 +32,10 @@ import math
 
 import torch
 
-from .gaussian import gaussian_kl, gaussian_log_density
+from .gaussian import as_prior_vector, gaussian_kl, gaussian_log_density
 
 #: The number of reference points used by default (bias of log q̂ is O(1/R)).
 DEFAULT_REFERENCE_SIZE = 1024
-
-
-def _as_prior(value: torch.Tensor | float, dim: int, name: str) -> torch.Tensor:
-    out = torch.as_tensor(value, dtype=torch.float64)
-    try:
-        return out.expand(dim).clone()
-    except RuntimeError:
-        raise ValueError(
-            f"{name} must be a scalar or have shape ({dim},) to match the latent dimension, "
-            f"got shape {tuple(out.shape)}"
-        ) from None
 
 
 def kl_decomposition(
@@ -98,8 +87,8 @@ def kl_decomposition(
         raise ValueError(f"samples_per_point must be at least 1, got {samples_per_point}")
     if not bool((scale > 0).all()) or not bool(torch.isfinite(loc).all()):
         raise ValueError("loc must be finite and scale strictly positive; check the guide's output")
-    p_loc = _as_prior(prior_loc, dim, "prior_loc")
-    p_scale = _as_prior(prior_scale, dim, "prior_scale")
+    p_loc = as_prior_vector(prior_loc, dim, "prior_loc")
+    p_scale = as_prior_vector(prior_scale, dim, "prior_scale")
 
     gen = torch.Generator().manual_seed(int(seed))
     num_ref = min(int(reference_size), num_points)

@@ -34,3 +34,15 @@ def gaussian_kl(
     ratio = scale / prior_scale
     diff = (loc - prior_loc) / prior_scale
     return 0.5 * (ratio * ratio + diff * diff - 1.0) - torch.log(ratio)
+
+
+def as_prior_vector(value: torch.Tensor | float, dim: int, name: str) -> torch.Tensor:
+    """A prior parameter (scalar or (D,)) as a float64 vector (D,), with a clear error otherwise."""
+    out = torch.as_tensor(value, dtype=torch.float64)
+    try:
+        return out.expand(dim).clone()
+    except RuntimeError:
+        raise ValueError(
+            f"{name} must be a scalar or have shape ({dim},) to match the latent dimension, "
+            f"got shape {tuple(out.shape)}"
+        ) from None

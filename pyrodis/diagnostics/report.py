@@ -81,6 +81,7 @@ def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, lis
             lambda p: plot_mi_heatmap(mi, p, factor_names=agg.factor_names),
         )
         values = getattr(run.dataset, "factor_values", None)
+        active = np.flatnonzero(agg.active_units())
         add(
             "latent_vs_factor",
             "Mean code of each active latent against each factor's value",
@@ -90,7 +91,7 @@ def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, lis
                 p,
                 factor_names=agg.factor_names,
                 factor_values=values,
-                dims=np.flatnonzero(agg.active_units()) if agg.active_units().any() else None,
+                dims=active if active.size else None,
             ),
         )
     else:
