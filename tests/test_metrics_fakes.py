@@ -1,0 +1,95 @@
+"""Fake ground-truth data and designed representations for the metrics tests.
+
+The observations of :class:`FactorGrid` are the factor classes themselves, so a representation
+is any designed function of the factors: perfect (one monotone code per factor), rotated, noisy,
+duplicated, with extra noise codes, pure noise.  The tests at the bottom check the fakes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pyrodis.data.base import GroundTruthDataset
+
+SMALL_SIZES = (3, 4, 5)
+DSPRITES_SIZES = (1, 3, 6, 40, 32, 32)
+
+
+class FactorGrid(GroundTruthDataset):
+    """A ground-truth dataset whose observation of a factor vector is that vector, (n, 1, 1, K)."""
+
+    def __init__(self, factor_sizes=SMALL_SIZES):
+        self.factor_sizes = tuple(factor_sizes)
+        self.factor_names = tuple(f"f{k}" for k in range(len(factor_sizes)))
+        self.factor_values = tuple(np.arange(s, dtype=np.float64) for s in factor_sizes)
+        self.observation_shape = (1, 1, len(factor_sizes))
+
+    def observations(self, factors):
+        arr = self.validate_factors(factors)
+        return torch.from_numpy(arr.astype(np.float32)).reshape(len(arr), 1, 1, -1)
+
+
+def _factors(obs) -> np.ndarray:
+    return obs.reshape(len(obs), -1).numpy().astype(np.float64)
+
+
+def perfect(sizes):
+    """One code per factor: a strictly increasing nonlinear function of its class (varying
+    factors only)."""
+    varying = [k for k, s in enumerate(sizes) if s > 1]
+
+    def rep(obs):
+        f = _factors(obs)[:, varying]
+        scale = np.maximum(np.asarray(sizes, dtype=np.float64)[varying] - 1, 1)
+        return np.tanh(2 * f / scale - 1) + 0.1 * f / scale
+
+    return rep
+
+
+def transformed(rep, fn):
+    return lambda obs: fn(rep(obs))
+
+
+def rotated(rep, dim, seed=0):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(dim, dim)))
+    return transformed(rep, lambda z: z @ q)
+
+
+def with_noise_codes(rep, num_noise, scale=1.0, seed=0):
+    gen = np.random.default_rng(seed)
+    return transformed(
+        rep, lambda z: np.concatenate([z, scale * gen.normal(size=(len(z), num_noise))], 1)
+    )
+
+
+def noisy(rep, scale, seed=0):
+    gen = np.random.default_rng(seed)
+    return transformed(rep, lambda z: z + scale * gen.normal(size=z.shape))
+
+
+def pure_noise(dim, seed=0):
+    gen = np.random.default_rng(seed)
+    return lambda obs: gen.normal(size=(len(obs), dim))
+
+
+def duplicated(rep, index=0):
+    return transformed(rep, lambda z: np.concatenate([z, z[:, index : index + 1]], 1))
+
+
+def test_fake_dataset_observations_are_the_factors():
+    data = FactorGrid((2, 3))
+    f = data.sample_factors(7, np.random.default_rng(0))
+    obs = data.observations(f)
+    assert obs.shape == (7, 1, 1, 2) and obs.dtype == torch.float32
+    assert np.array_equal(_factors(obs), f)
+
+
+def test_perfect_code_is_monotone_per_factor():
+    sizes = (1, 3, 5)
+    f = np.stack(np.meshgrid(*[np.arange(s) for s in sizes], indexing="ij"), -1).reshape(-1, 3)
+    z = perfect(sizes)(torch.from_numpy(f.astype(np.float32)))
+    assert z.shape == (len(f), 2)
+    for j, k in enumerate([1, 2]):
+        order = np.argsort(f[:, k], kind="stable")
+        assert np.all(np.diff(z[order, j]) >= 0)
