@@ -111,3 +111,15 @@ def test_area_grows_with_scale(table):
 def test_bad_factors_are_rejected(ds):
     with pytest.raises(ValueError, match="'orientation' has 40 classes"):
         ds.observations([[0, 0, 40, 0, 0]])
+
+
+@pytest.mark.slow
+def test_whole_dataset_in_one_pass_stays_inside_the_canvas(ds, table):
+    from pyrodis.data import make_loader
+
+    counts = table.reshape(3, 6, 40, -1).sum(-1)
+    for images, factors, _ in make_loader(ds, batch_size=8192, shuffle=False):
+        x = images[:, 0]
+        f = factors.numpy()
+        np.testing.assert_array_equal(x.sum((1, 2)).numpy(), counts[f[:, 0], f[:, 1], f[:, 2]])
+        assert not (x[:, 0].any() or x[:, -1].any() or x[:, :, 0].any() or x[:, :, -1].any())

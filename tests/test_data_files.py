@@ -85,6 +85,15 @@ def test_md5_is_checked_on_request_and_not_on_small_files(tmp_path, arrays, recw
     assert not [w for w in recwarn if "md5" in str(w.message)]
     with pytest.raises(DatasetFileError, match="md5 .* differs .*verify=False"):
         DSprites(path, verify=True)
+    DSprites(path, verify=False)
+
+
+def test_a_full_grid_file_with_another_md5_warns_but_loads(tmp_path, arrays, monkeypatch):
+    # pretend the subset grid is the official one: the default check then runs and warns
+    monkeypatch.setattr("pyrodis.data.dsprites.OFFICIAL_SIZES", (1, 3, 2, 4, 3, 2))
+    with pytest.warns(UserWarning, match="md5 .* differs .*verify=True"):
+        ds = DSprites(write_npz(tmp_path / "d.npz", arrays[0]))
+    assert len(ds) == 144
 
 
 @pytest.mark.parametrize(

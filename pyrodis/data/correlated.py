@@ -8,7 +8,8 @@ data.  :class:`CorrelatedFactors` reproduces that setting: each chosen pair of f
     p(y_a, y_b) ∝ exp(−(y_a − y_b)² / (2σ²)),
 
 with ``y`` the factor's values normalised to [0, 1] (min–max over its values; for a categorical
-factor such as shape, its class order), every other factor uniform and independent.  ``σ = inf``
+factor such as shape, its class order; a cyclic factor such as orientation is treated as a line,
+so 0 and 2π sit at opposite ends), every other factor uniform and independent.  ``σ = inf``
 is the independent grid; smaller ``σ`` means stronger co-variation.  ``σ = 0`` is deterministic
 co-variation: uniform over the cells that pair each value with its nearest value(s) of the other
 factor.  For two factors with equally many values that is exactly the ``σ → 0`` limit (the

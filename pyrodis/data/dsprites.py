@@ -17,7 +17,8 @@ posY       32 linspace(0, 1, 32) — image row, top to bottom
 Procedural rendering (``path=None``): the 3·6·40 = 720 sprites are rasterised once into 32×32
 patches (shape radius ``14·scale`` px around the patch centre, point-sampled at pixel centres, no
 antialiasing, like the original); a position class ``p`` places the patch at pixel offset ``p``,
-so sprites span pixels 2..61 and never touch the border.  The official outlines and margins were
+so sprites span pixels 2..61 and never touch the border.  A batch is one gather of shifted
+canvases (:func:`render_sprites`), with no per-item work.  The official outlines and margins were
 never published: the grid, order, dtype and index match the file exactly, the pixels do not.
 
 ``path=...`` loads the official ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (or its HDF5
@@ -145,23 +146,28 @@ class DSprites(GroundTruthDataset):
 def render_sprites(factors: torch.Tensor) -> torch.Tensor:
     """Render validated factor classes (n, 5) int64 into float32 images (n, 1, 64, 64).
 
-    Each image is the pre-rendered sprite of (shape, scale, orientation) written at the pixel
-    offset (posY, posX): a single scatter of every batch's patches into flat canvases.
+    A sprite at position (posX, posY) is its canvas at the origin shifted by the flat offset
+    ``posY · 64 + posX``; as a patch never reaches the last 32 columns, the shift never wraps a
+    row.  Every shifted canvas is a contiguous 4096-pixel window of the zero-padded flat canvas,
+    so a batch is one gather of windows from a strided view (a memory copy per image).
     """
-    table = sprite_table().reshape(-1, SPRITE_SIZE * SPRITE_SIZE)
     sprite = (factors[:, 0] * FACTOR_SIZES[1] + factors[:, 1]) * FACTOR_SIZES[2] + factors[:, 2]
-    offset = factors[:, 4] * IMAGE_SIZE + factors[:, 3]
-    index = offset[:, None] + _patch_offsets()[None, :]
-    out = torch.zeros(len(factors), IMAGE_SIZE * IMAGE_SIZE)
-    out.scatter_(1, index, table[sprite])
-    return out.view(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    shift = factors[:, 4] * IMAGE_SIZE + factors[:, 3]
+    return _shifted_canvases()[sprite, _MAX_SHIFT - shift].view(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
+
+
+_MAX_SHIFT = (FACTOR_SIZES[4] - 1) * IMAGE_SIZE + FACTOR_SIZES[3] - 1
 
 
 @functools.lru_cache(maxsize=1)
-def _patch_offsets() -> torch.Tensor:
-    """Flat canvas offsets of the pixels of a patch placed at the canvas origin, (1024,)."""
-    rows = torch.arange(SPRITE_SIZE)[:, None] * IMAGE_SIZE
-    return (rows + torch.arange(SPRITE_SIZE)[None, :]).reshape(-1)
+def _shifted_canvases() -> torch.Tensor:
+    """View (720, _MAX_SHIFT + 1, 4096): [s, _MAX_SHIFT − d] = canvas of sprite s shifted by d."""
+    pixels = IMAGE_SIZE * IMAGE_SIZE
+    canvas = torch.zeros(len(SHAPES) * FACTOR_SIZES[1] * FACTOR_SIZES[2], IMAGE_SIZE, IMAGE_SIZE)
+    canvas[:, :SPRITE_SIZE, :SPRITE_SIZE] = sprite_table().reshape(-1, SPRITE_SIZE, SPRITE_SIZE)
+    padded = torch.zeros(len(canvas), _MAX_SHIFT + pixels)  # 17.6 MB
+    padded[:, _MAX_SHIFT:] = canvas.reshape(len(canvas), -1)
+    return padded.as_strided((len(canvas), _MAX_SHIFT + 1, pixels), (padded.shape[1], 1, 1))
 
 
 __all__ = ["DSprites", "SHAPES", "official_factor_values", "render_sprites", "sprite_table"]
