@@ -4,7 +4,9 @@ Run:  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_data.py [--threads 2] [--r
 
 Prints images/second of procedural dSprites and Shapes3D for batches of 64 and 4096
 (``observations`` on random factor batches), the same through ``make_loader`` (index →
-factors → images), a per-item baseline (``ds[i]`` then ``torch.stack``) for comparison, and
+factors → images), a per-item baseline (``ds[i]`` then ``torch.stack``) for comparison, the
+ceiling set by allocating and zeroing the float32 output alone (fresh memory is page-faulted
+in, which bounds large batches), and
 the peak resident memory of iterating the whole of dSprites once in batches of 4096.  Variants
 are interleaved and medians reported, so that load from other processes hits all alike.
 """
@@ -81,6 +83,11 @@ def main() -> None:
             batches = iter(make_loader(ds, batch_size=b, seed=0))
             next(batches)  # the epoch's permutation is drawn here, outside the timings
             variants[(name, "make_loader", b)] = (lambda it=batches: next(it), b)
+            shape = (b, *ds.observation_shape)
+            variants[(name, "ceiling: allocate + zero the output", b)] = (
+                lambda s=shape: torch.zeros(s),
+                b,
+            )
         idx = rng.integers(0, len(ds), 64)
         variants[(name, "per-item ds[i] + stack", 64)] = (lambda d=ds, i=idx: per_item(d, i), 64)
 
@@ -92,7 +99,8 @@ def main() -> None:
     print(f"# bench_data  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(
         f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs visible, "
-        f"{platform.processor() or platform.machine()}, median of {args.repeats}\n"
+        f"{platform.processor() or platform.machine()}, median of {args.repeats}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start\n"
     )
     print("| dataset | path | batch | images/s (median) | min–max |")
     print("|---|---|---:|---:|---:|")
