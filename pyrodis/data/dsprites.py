@@ -7,7 +7,8 @@ the official index of classes ``(0, shape, scale, orientation, posX, posY)`` equ
 shape       3 1 = square, 2 = ellipse, 3 = heart
 scale       6 linspace(0.5, 1, 6)
 orientation 40 linspace(0, 2π, 40) (0 and 2π both present: the same angle)
-posX       32 linspace(0, 1, 32) — image column, left to right
+posX       32 linspace(0, 1, 32) — image column, left to right (our choice: the
+                official axes are undocumented)
 posY       32 linspace(0, 1, 32) — image row, top to bottom
 ======== ==== =====================================================
 
@@ -17,13 +18,18 @@ posY       32 linspace(0, 1, 32) — image row, top to bottom
 Procedural rendering (``path=None``): the 3·6·40 = 720 sprites are rasterised once into 32×32
 patches (shape radius ``14·scale`` px around the patch centre, point-sampled at pixel centres, no
 antialiasing, like the original); a position class ``p`` places the patch at pixel offset ``p``,
-so sprites span pixels 2..61 and never touch the border.  A batch is one gather of shifted
+so sprite centres span the central half of the canvas (pixels 16..47) and sprites span at
+most pixels 2..61: they never touch the border.  A batch is one gather of shifted
 canvases (:func:`render_sprites`), with no per-item work.  The official outlines and margins were
 never published: the grid, order, dtype and index match the file exactly, the pixels do not.
 
 ``path=...`` loads the official ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (or its HDF5
 twin) through the same interface; factor values are read from the file and images are kept as
-packed bits (377 MB for the full file instead of 3 GB).
+packed bits (377 MB for the full file instead of 3 GB).  Keys, shapes, dtypes, binary pixels and
+the row-major class grid are always checked, with an error that says what is wrong.  The md5 in
+REFERENCE can only match the full official ``.npz``: by default it is checked (with a warning on
+a mismatch) only for a file with the full grid, ``verify=True`` makes a mismatch an error, and
+files in the official layout with a smaller grid (as the tests write) load as that grid.
 
 Reference: L. Matthey, I. Higgins, D. Hassabis, A. Lerchner. dSprites: Disentanglement testing
 Sprites dataset. https://github.com/deepmind/dsprites-dataset/, 2017.

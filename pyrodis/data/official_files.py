@@ -63,7 +63,7 @@ def file_kind(path: str | Path) -> str:
 
 def md5sum(path: str | Path, block: int = 1 << 22) -> str:
     """Hex md5 digest of a file, read in blocks."""
-    digest = hashlib.md5()
+    digest = hashlib.md5(usedforsecurity=False)
     with Path(path).open("rb") as fh:
         while chunk := fh.read(block):
             digest.update(chunk)
