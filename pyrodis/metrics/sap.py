@@ -5,6 +5,9 @@ Score matrix S[code, factor]: discrete factors (the study setting) — test accu
 R² = cov(z, v)² / (var z var v) on the training points (0 when var z ≤ 1e-12).  SAP = mean over
 factors of the gap between the two largest entries of the factor's column.  A perfect code scores
 only ≈0.25 on dSprites: a linear classifier on one scalar cannot separate many classes.
+The SVM is regularised (C = 0.01) on the raw code, so the discrete score depends on each code's
+scale (a code with a small range cannot be separated at all); that is the reference protocol and is
+kept.  The continuous (R²) score is scale-free.
 """
 
 from __future__ import annotations
