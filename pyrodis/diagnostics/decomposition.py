@@ -95,7 +95,8 @@ def kl_decomposition(
     ref = torch.randperm(num_points, generator=gen)[:num_ref]
     ref_pos = torch.full((num_points,), -1, dtype=torch.long)
     ref_pos[ref] = torch.arange(num_ref)
-    ref_loc, ref_scale = loc[ref], scale[ref]
+    ref_loc, ref_inv_scale = loc[ref], 1.0 / scale[ref]
+    ref_log_norm = torch.log(scale[ref]) + 0.5 * math.log(2.0 * math.pi)
     points = torch.arange(num_points).repeat(samples_per_point)
     eps = torch.randn(points.shape[0], dim, generator=gen, dtype=torch.float64)
 
@@ -107,7 +108,8 @@ def kl_decomposition(
         n = points[start : start + chunk]
         z = loc[n] + scale[n] * eps[start : start + chunk]
         own = gaussian_log_density(z, loc[n], scale[n])  # (c, D)
-        block = gaussian_log_density(z[:, None, :], ref_loc, ref_scale)  # (c, R, D)
+        block = (z[:, None, :] - ref_loc).mul_(ref_inv_scale).square_().mul_(-0.5)
+        block -= ref_log_norm  # (c, R, D): log N(z_cd; ref loc, ref scale), in place
         rows = torch.nonzero(ref_pos[n] >= 0).squeeze(1)
         block[rows, ref_pos[n[rows]]] = -math.inf  # a point is not its own reference
         count = num_ref - (ref_pos[n] >= 0).to(torch.float64)
