@@ -113,7 +113,8 @@ class FactorELBO(DisentanglingELBO):
         self._build(z.shape[-1], z.device)
         logits = self._tc_logits(z)
         tc = logits[:, 0] - logits[:, 1]
-        self._samples = z.detach()
+        if torch.is_grad_enabled():  # a training call: keep the samples for the update
+            self._samples = z.detach()
         return parts.kl + self.gamma * parts.to_dataset(tc), {"tc": tc.mean()}
 
     def _after_step(self) -> None:

@@ -166,7 +166,14 @@ def find_latent_sites(
             raise LatentSiteError(
                 f"latent site {name!r} is not inside a data plate; " + _PLATE_HINT
             )
-        base = factorised_base(name, site["fn"])
+        try:
+            base = factorised_base(name, site["fn"])
+        except LatentSiteError as err:
+            if latent_sites is None:
+                raise LatentSiteError(
+                    f"{err} (or pass latent_sites=[...] to select sites)"
+                ) from None
+            raise
         batch = int(frame.size)
         full = int(frame.full_size) if frame.full_size is not None else batch
         if base.batch_shape[0] != batch:
