@@ -9,7 +9,7 @@ from .aggregate import AggregatePosterior
 from .arviz_export import to_inference_data
 from .decomposition import kl_decomposition
 from .gaussian import gaussian_kl, gaussian_log_density
-from .mutual_info import discretise, discretised_mutual_information, match_latents
+from .mutual_info import discretised_mutual_information, match_latents
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
 from .report import write_report
 from .training_plots import plot_discriminator_accuracy, plot_training_curves
@@ -17,7 +17,6 @@ from .traversals import plot_reconstructions, plot_traversals
 
 __all__ = [
     "AggregatePosterior",
-    "discretise",
     "discretised_mutual_information",
     "gaussian_kl",
     "gaussian_log_density",
