@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 DSPRITES_NPZ_MD5 = "7da33b31b13a06f4b04a70402ce90c2e"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CHUNK_ROWS = 16384
+Convert = Callable[[np.ndarray], np.ndarray]
 
 
 class DatasetFileError(ValueError):
@@ -185,7 +187,7 @@ def _npz_member(path: Path, zf: zipfile.ZipFile, key: str) -> str:
     return member
 
 
-def read_npz_images(path: Path, key: str, expected: Sequence, convert) -> np.ndarray:
+def read_npz_images(path: Path, key: str, expected: Sequence, convert: Convert) -> np.ndarray:
     """Stream array ``key`` of an .npz in chunks of rows, applying ``convert`` to each chunk."""
     with zipfile.ZipFile(path) as zf, zf.open(_npz_member(path, zf, key)) as fh:
         version = np.lib.format.read_magic(fh)
@@ -237,7 +239,7 @@ def read_npz_metadata(path: Path, key: str = "metadata") -> object:
     return meta.item() if meta.dtype == object and meta.shape == () else meta
 
 
-def open_hdf5(path: Path):
+def open_hdf5(path: Path) -> Any:
     """Open an HDF5 file read-only with h5py (an optional dependency)."""
     try:
         import h5py
@@ -248,7 +250,7 @@ def open_hdf5(path: Path):
     return h5py.File(path, "r")
 
 
-def hdf5_dataset(path: Path, h5, name: str, expected: Sequence):
+def hdf5_dataset(path: Path, h5: Any, name: str, expected: Sequence) -> Any:
     """The h5py dataset ``name``, checking that it exists and its shape and dtype."""
     if name not in h5:
         found: list[str] = []
@@ -267,14 +269,14 @@ def hdf5_dataset(path: Path, h5, name: str, expected: Sequence):
     return node
 
 
-def read_hdf5_images(node, convert) -> np.ndarray:
+def read_hdf5_images(node: Any, convert: Convert) -> np.ndarray:
     """Read a whole h5py image dataset in chunks of rows, applying ``convert`` to each chunk."""
     total = node.shape[0]
     parts = [convert(node[s : min(s + _CHUNK_ROWS, total)]) for s in range(0, total, _CHUNK_ROWS)]
     return np.concatenate(parts) if parts else np.zeros((0,), dtype=np.uint8)
 
 
-def binary_to_bits(path: Path, name: str):
+def binary_to_bits(path: Path, name: str) -> Convert:
     """A chunk converter that checks 0/1 pixels and packs them 8 per byte along the width."""
 
     def convert(chunk: np.ndarray) -> np.ndarray:

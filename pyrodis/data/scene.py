@@ -30,12 +30,16 @@ def _none(rays: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full(rays, np.inf), np.zeros((rays, 3))
 
 
-def _keep(t: np.ndarray, normal: np.ndarray, t_new: np.ndarray, n_new: np.ndarray):
+def _keep(
+    t: np.ndarray, normal: np.ndarray, t_new: np.ndarray, n_new: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     closer = t_new < t
     return np.where(closer, t_new, t), np.where(closer[:, None], n_new, normal)
 
 
-def hit_sphere(o: np.ndarray, d: np.ndarray, centre, radius: float):
+def hit_sphere(
+    o: np.ndarray, d: np.ndarray, centre: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest hit distance (inf if none) and unit normal of rays ``o + t d`` with a sphere."""
     oc = o - centre
     b = (oc * d).sum(1)
@@ -46,7 +50,9 @@ def hit_sphere(o: np.ndarray, d: np.ndarray, centre, radius: float):
     return t, (p - centre) / radius
 
 
-def hit_cylinder(o: np.ndarray, d: np.ndarray, centre, radius: float, half: float, axis: int):
+def hit_cylinder(
+    o: np.ndarray, d: np.ndarray, centre: np.ndarray, radius: float, half: float, axis: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Hit of the side of a cylinder along coordinate ``axis`` (|x_axis − c_axis| ≤ half)."""
     other = [k for k in range(3) if k != axis]
     oc = (o - centre)[:, other]
@@ -64,8 +70,14 @@ def hit_cylinder(o: np.ndarray, d: np.ndarray, centre, radius: float, half: floa
 
 
 def hit_plane(
-    o: np.ndarray, d: np.ndarray, axis: int, value: float, normal_sign: float, lo=None, hi=None
-):
+    o: np.ndarray,
+    d: np.ndarray,
+    axis: int,
+    value: float,
+    normal_sign: float,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Hit of the plane ``x_axis = value`` (optionally only where the other coords are in a box)."""
     t = (value - o[:, axis]) / np.where(np.abs(d[:, axis]) > _EPS, d[:, axis], np.nan)
     t = np.where(np.isfinite(t) & (t > _EPS), t, np.inf)
@@ -78,7 +90,9 @@ def hit_plane(
     return t, normal
 
 
-def hit_object(o: np.ndarray, d: np.ndarray, shape: int, scale: float):
+def hit_object(
+    o: np.ndarray, d: np.ndarray, shape: int, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest hit and normal of the object ``SHAPES[shape]`` at ``scale`` standing at the origin."""
     t, normal = _none(len(o))
     if shape == 0:  # cube, half side 0.8
@@ -123,7 +137,9 @@ def camera_rays(orientation_deg: float, size: int) -> tuple[np.ndarray, np.ndarr
     return origins, np.broadcast_to(forward, origins.shape)
 
 
-def render_label_map(shape: int, scale: float, orientation_deg: float, size: int):
+def render_label_map(
+    shape: int, scale: float, orientation_deg: float, size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels (size, size) uint8 and shades (size, size) float32 of one view of the room."""
     o, d = camera_rays(orientation_deg, size)
     t_floor, n_floor = hit_plane(o, d, 1, 0.0, 1.0)
