@@ -131,3 +131,35 @@ def test_a_wrong_h5_says_what_is_wrong(tmp_path):
     np.savez(npz, images=np.zeros(3))
     with pytest.raises(DatasetFileError, match="distributed as HDF5"):
         Shapes3D(npz)
+
+
+def test_ray_casting_primitives_give_known_distances_and_normals():
+    from pyrodis.data.scene import hit_cylinder, hit_plane, hit_sphere
+
+    o = np.array([[0.0, 0.0, -5.0], [3.0, 0.0, -5.0]])
+    d = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    t, n = hit_sphere(o, d, np.zeros(3), 1.0)
+    np.testing.assert_allclose(t[0], 4.0)
+    np.testing.assert_allclose(n[0], [0, 0, -1])
+    assert np.isinf(t[1])  # misses
+    t, n = hit_cylinder(o, d, np.zeros(3), 1.0, half=0.5, axis=1)  # vertical, |y| <= 0.5
+    np.testing.assert_allclose(t[0], 4.0)
+    np.testing.assert_allclose(n[0], [0, 0, -1])
+    t, n = hit_plane(o, d, axis=2, value=2.0, normal_sign=-1.0)
+    np.testing.assert_allclose(t, [7.0, 7.0])
+    np.testing.assert_allclose(n[:, 2], -1.0)
+    t, _ = hit_plane(o, d, 2, 2.0, -1.0, lo=np.array([-1, -1, 0]), hi=np.array([1, 1, 3]))
+    assert t[0] == 7.0 and np.isinf(t[1])  # outside the face
+
+
+def test_orientation_tilts_the_floor_wall_edge_as_projected():
+    from pyrodis.data.scene import ELEVATION, WALL, render_label_map
+
+    for angle in (-30.0, 0.0, 30.0):
+        label, _ = render_label_map(2, 0.75, angle, 64)
+        cols = np.array([4, 59])
+        # first floor row under the wall in two columns away from the object
+        edge = np.array([np.argmax(label[:, c] != WALL) for c in cols])
+        slope = (edge[0] - edge[1]) / (cols[1] - cols[0])  # rows go down
+        expected = np.sin(ELEVATION) * np.tan(np.deg2rad(angle))
+        assert abs(slope - expected) < 0.05, angle
