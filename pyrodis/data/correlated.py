@@ -141,7 +141,7 @@ class CorrelatedFactors(GroundTruthDataset):
         """Dataset indices of ``n`` draws from the joint (used by :func:`make_loader`)."""
         return self.index(self.sample_factors(n, rng))
 
-    def observations(self, factors) -> torch.Tensor:
+    def observations(self, factors: np.ndarray | Sequence) -> torch.Tensor:
         return self.independent.observations(factors)
 
     def __repr__(self) -> str:

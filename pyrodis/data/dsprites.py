@@ -38,6 +38,7 @@ Sprites dataset. https://github.com/deepmind/dsprites-dataset/, 2017.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,7 @@ class DSprites(GroundTruthDataset):
             self._load(self.path, verify)
 
     # ------------------------------------------------------------------------------- rendering
-    def observations(self, factors) -> torch.Tensor:
+    def observations(self, factors: np.ndarray | Sequence) -> torch.Tensor:
         """Images of factor classes (n, 5): float32 tensor (n, 1, 64, 64) in {0, 1}."""
         arr = self.validate_factors(factors)
         if self._bits is not None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,7 @@ class Shapes3D(GroundTruthDataset):
         else:
             self._load(self.path, in_memory)
 
-    def observations(self, factors) -> torch.Tensor:
+    def observations(self, factors: np.ndarray | Sequence) -> torch.Tensor:
         """Images of factor classes (n, 6): float32 tensor (n, 3, 64, 64) in [0, 1]."""
         arr = self.validate_factors(factors)
         if self._images is not None:
