@@ -100,6 +100,8 @@ def test_determinism_under_a_seed(dsprites):
         ({"pairs": [("scale", "scale")]}, "two different factors"),
         ({"pairs": [("scale", "shape"), ("shape", "posX")]}, "one pair only"),
         ({"sigma": -1.0}, "sigma must be >= 0"),
+        ({"sigma": [0.1, 0.2]}, "one per pair"),
+        ({"pairs": ("scale", "shape")}, "list of pairs"),
     ],
 )
 def test_bad_arguments(dsprites, kwargs, message):

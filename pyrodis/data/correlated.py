@@ -81,6 +81,8 @@ class CorrelatedFactors(GroundTruthDataset):
         self.factor_sizes = tuple(dataset.factor_sizes)
         self.factor_values = tuple(dataset.factor_values)
         self.observation_shape = tuple(dataset.observation_shape)
+        if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(p, str) for p in pairs):
+            raise ValueError(f"pairs is a list of pairs: write [{pairs!r}], not {pairs!r}")
         self.pairs = [self._check_pair(p) for p in pairs]
         used = [name for pair in self.pairs for name in pair]
         if len(set(used)) != len(used):
@@ -88,7 +90,12 @@ class CorrelatedFactors(GroundTruthDataset):
                 f"a factor may belong to one pair only, got pairs {self.pairs}; "
                 "merge the pairs or drop one"
             )
-        sigmas = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (len(self.pairs),))
+        sigmas = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
+        if sigmas.ndim != 1 or len(sigmas) not in (1, len(self.pairs)):
+            raise ValueError(
+                f"sigma is one number or one per pair ({len(self.pairs)} pairs), got {sigma!r}"
+            )
+        sigmas = np.broadcast_to(sigmas, (len(self.pairs),))
         if np.isnan(sigmas).any() or (sigmas < 0).any():
             raise ValueError(f"sigma must be >= 0 (or inf for independent factors), got {sigma}")
         self.sigmas = tuple(float(s) for s in sigmas)
