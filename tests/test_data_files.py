@@ -35,9 +35,10 @@ def official_arrays():
     return {"imgs": imgs, "latents_values": values, "latents_classes": classes}, full
 
 
-def write_npz(path, arrays, metadata=True):
+def write_npz(path, arrays, metadata=True, compressed=True):
     extra = {"metadata": np.array({"description": "test", "latents_sizes": [1, 3]}, dtype=object)}
-    np.savez_compressed(path, **arrays, **(extra if metadata else {}))
+    save = np.savez_compressed if compressed else np.savez
+    save(path, **arrays, **(extra if metadata else {}))
     return path
 
 
@@ -54,10 +55,13 @@ def arrays():
     return official_arrays()
 
 
-@pytest.mark.parametrize("kind", ["npz", "h5"])
+@pytest.mark.parametrize("kind", ["npz", "uncompressed npz", "h5"])
 def test_official_layout_loads_through_the_same_interface(tmp_path, arrays, kind):
     arr, full = arrays
-    path = write_npz(tmp_path / "d.npz", arr) if kind == "npz" else write_h5(tmp_path / "d.h5", arr)
+    if kind == "h5":
+        path = write_h5(tmp_path / "d.h5", arr)
+    else:
+        path = write_npz(tmp_path / "d.npz", arr, compressed=kind == "npz")
     ds = DSprites(path)
     assert ds.factor_sizes == (3, 2, 4, 3, 2) and len(ds) == len(full)
     # factor values come from the file, not from the procedural grid
