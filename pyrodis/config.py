@@ -8,7 +8,7 @@ A config has a top-level ``seed`` and ``preset`` and six tables::
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
     [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints
-    [eval]       metrics, repeats, num_points
+    [eval]       metrics, repeats, options (per-metric protocol overrides), num_points
 
 Unknown tables or keys and values of the wrong type or range are rejected with a message that
 names the key, what was expected and the closest valid key.
@@ -101,6 +101,8 @@ class EvalConfig:
         default_factory=lambda: ["mig", "factor_vae", "dci", "sap", "modularity", "unsupervised"]
     )
     repeats: int = _check(_positive, "> 0", default=1)
+    #: per-metric keyword overrides of the reference protocol, e.g. {factor_vae = {num_train = 1000}}
+    options: dict[str, dict] = field(default_factory=dict)
     #: points used for the aggregate posterior in the report
     num_points: int = _check(_positive, "> 0", default=10_000)
 

@@ -16,6 +16,10 @@ TINY = [
     "train.checkpoint_every=2",
     "--set",
     "model.latent_dim=4",
+    "--set",
+    "eval.num_points=256",
+    "--set",
+    "eval.options={mig={num_train=500}, unsupervised={num_train=500}}",
     "--no-progress",
 ]
 
@@ -45,6 +49,17 @@ def test_train_resume_matches_uninterrupted_run(tmp_path, capsys):
     assert codes.shape == (5, 4)
     out = capsys.readouterr().out
     assert "trained" in out and "pyrodis evaluate" in out
+
+    # evaluate and report work on the run directory afterwards
+    assert main(["evaluate", str(split), "--metrics", "mig,unsupervised", "--repeats", "2"]) == 0
+    metrics = json.loads((split / "metrics.json").read_text())
+    assert metrics["step"] == 6 and metrics["protocol_overrides"]["mig"] == {"num_train": 500}
+    assert "mig" in capsys.readouterr().out
+    assert load_run(split).metrics == metrics
+    assert main(["report", str(split)]) == 0
+    html = (split / "report.html").read_text()
+    assert "data:image/png;base64," in html and "mig" in html.lower()
+    assert json.loads((split / "report.json").read_text())
 
 
 def test_train_refuses_to_overwrite_and_bad_config_is_clear(tmp_path, capsys):

@@ -27,17 +27,21 @@ def evaluate_run(
 
     run = load_run(run_dir)
     cfg = run.config
+    names = metrics or cfg["eval"]["metrics"]
+    options = {k: v for k, v in cfg["eval"]["options"].items() if k in names}
     result = evaluate(
         run.vae.representation(representation),
         run.dataset,
-        metrics=metrics or cfg["eval"]["metrics"],
+        metrics=names,
         seed=cfg["seed"] if seed is None else seed,
         repeats=repeats or cfg["eval"]["repeats"],
+        options=options,
     )
     record = {
         "step": run.step,
         "representation": representation,
         "seed": cfg["seed"] if seed is None else seed,
+        "protocol_overrides": options,
         **result.to_dict(),
     }
     path = Path(run_dir) / METRICS_FILE
