@@ -123,3 +123,17 @@ def test_whole_dataset_in_one_pass_stays_inside_the_canvas(ds, table):
         f = factors.numpy()
         np.testing.assert_array_equal(x.sum((1, 2)).numpy(), counts[f[:, 0], f[:, 1], f[:, 2]])
         assert not (x[:, 0].any() or x[:, -1].any() or x[:, :, 0].any() or x[:, :, -1].any())
+
+
+def test_only_near_quarter_turns_of_a_square_repeat(table):
+    flat = table.reshape(3, 6, 40, -1)[:, :, :39]  # orientation 39 is 2π = 0
+    angles = np.degrees(np.linspace(0, 2 * np.pi, 40)[:39])
+    for shape in range(3):
+        for scale in range(6):
+            same = (flat[shape, scale][:, None] == flat[shape, scale][None, :]).all(-1)
+            i, j = np.nonzero(np.triu(same, 1))
+            if shape != 0:
+                assert len(i) == 0  # ellipse and heart: 39 different pictures
+            else:
+                off = np.abs((angles[j] - angles[i] + 45) % 90 - 45)
+                assert (off < 5).all()  # within 5° of a multiple of a quarter turn
