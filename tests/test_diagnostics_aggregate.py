@@ -69,7 +69,7 @@ def test_tensor_and_torch_dataset_sources_give_the_same_posteriors():
     ref = AggregatePosterior.from_guide(tiny_guide, ds, batch_size=8)
     from_tensor = AggregatePosterior.from_guide(tiny_guide, images, batch_size=8)
     pairs = torch.utils.data.TensorDataset(images, torch.zeros(len(ds)))
-    from_dataset = AggregatePosterior.from_guide(tiny_guide, pairs, batch_size=8)
+    from_dataset = AggregatePosterior.from_guide(tiny_guide, pairs, batch_size=8, device="cpu")
     for agg in (from_tensor, from_dataset):
         torch.testing.assert_close(agg.loc, ref.loc)
         assert agg.factors is None and agg.factor_names is None

@@ -61,3 +61,16 @@ def test_arviz_summary_and_plots_work_on_q_z(agg):
     az.plot_pair(idata, var_names=["z"], coords={"latent": ["z0", "z1", "z4"]})
     az.plot_kde(idata.posterior["z"].sel(latent="z0").values.ravel())
     plt.close("all")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import matplotlib.pyplot as plt
+
+    from pyrodis.diagnostics import aggregate, arviz_export
+
+    for module in (aggregate, arviz_export):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+    plt.close("all")

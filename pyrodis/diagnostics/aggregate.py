@@ -110,6 +110,7 @@ class AggregatePosterior:
         *,
         model: Callable | None = None,
         prior: torch.distributions.Distribution | None = None,
+        device: torch.device | str | None = None,
     ) -> AggregatePosterior:
         """Encode a dataset (all of it, or ``num_points`` distinct points drawn with ``seed``).
 
@@ -128,6 +129,8 @@ class AggregatePosterior:
             model: if given, the reference prior is read from the model's Gaussian prior at the
                 latent site (replaying the guide); otherwise ``prior`` or N(0, I).
             prior: a (factorised) torch Normal whose loc/scale broadcast to (D,).
+            device: move each batch of observations there before calling the guide (e.g. the
+                device of its networks); the parameters are kept as float64 on the CPU.
         """
         selection = select_points(dataset, num_points, seed)
         enc = encode_points(
@@ -138,6 +141,7 @@ class AggregatePosterior:
             guide_args=guide_args,
             latent_site=latent_site,
             model=model,
+            device=device,
         )
         prior_loc, prior_scale, source = 0.0, 1.0, None
         if enc.prior_loc is not None:

@@ -75,7 +75,7 @@ def gaussian_parameters(dist: torch.distributions.Distribution, site_name: str):
 def _call_args(x: torch.Tensor, indices: np.ndarray, guide_args: GuideArgs | None):
     if guide_args is None:
         return (x,), {}
-    out = guide_args(x, torch.as_tensor(indices, dtype=torch.long))
+    out = guide_args(x, torch.as_tensor(indices, dtype=torch.long, device=x.device))
     if isinstance(out, dict):
         return (), out
     if isinstance(out, tuple):
@@ -112,7 +112,7 @@ def _model_prior(model, guide_trace, site_name: str, args, kwargs):
             f"the model's prior at {site_name!r} differs between points (a conditional prior); "
             "pass prior=torch.distributions.Normal(loc, scale) for a fixed reference instead"
         )
-    return loc[0].to(torch.float64), scale[0].to(torch.float64)
+    return loc[0].to("cpu", torch.float64), scale[0].to("cpu", torch.float64)
 
 
 def encode_points(
@@ -124,14 +124,19 @@ def encode_points(
     guide_args: GuideArgs | None = None,
     latent_site: str | None = None,
     model: Callable | None = None,
+    device: torch.device | str | None = None,
 ) -> EncodedPoints:
-    """Trace ``guide`` on every selected point, in batches, and read its Gaussian latent site."""
+    """Trace ``guide`` on every selected point, in batches, and read its Gaussian latent site.
+
+    Observations are moved to ``device`` (when given) before the guide sees them; the parameters
+    come back as float64 CPU tensors."""
     locs, scales = [], []
     site_name, plate_size, prior = None, None, (None, None)
     for part in batch_slices(len(selection.indices), batch_size):
         idx = selection.indices[part]
         facs = None if selection.factors is None else selection.factors[part]
         x = load_observations(source, idx, facs)
+        x = x if device is None else x.to(device)
         args, kwargs = _call_args(x, idx, guide_args)
         names = None if latent_site is None else [latent_site]
         with torch.no_grad(), warnings.catch_warnings():
@@ -142,8 +147,8 @@ def encode_points(
             if site_name is None and model is not None:
                 prior = _model_prior(model, trace, site.name, args, kwargs)
         loc, scale = gaussian_parameters(site.dist, site.name)
-        locs.append(loc.detach().to(torch.float64))
-        scales.append(scale.detach().to(torch.float64))
+        locs.append(loc.detach().to("cpu", torch.float64))
+        scales.append(scale.detach().to("cpu", torch.float64))
         if site_name is None:
             site_name, plate_size = site.name, int(site.dataset_size)
     return EncodedPoints(torch.cat(locs), torch.cat(scales), site_name, plate_size, *prior)

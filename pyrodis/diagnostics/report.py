@@ -35,10 +35,18 @@ SECTIONS = (
 )
 
 
+def _device(vae) -> torch.device:
+    params = getattr(vae, "parameters", None)
+    first = next(iter(params()), None) if callable(params) else None
+    return first.device if first is not None else torch.device("cpu")
+
+
 def _decode(vae):
+    device = _device(vae)
+
     def decode(z: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return vae.decode(z.to(torch.float32))
+            return vae.decode(z.to(device, torch.float32)).cpu()
 
     return decode
 
@@ -232,7 +240,12 @@ def write_report(
     if getattr(vae, "training", False):
         vae.eval()
     agg = AggregatePosterior.from_guide(
-        vae.guide, run.dataset, num_points=num_points, batch_size=batch_size, seed=seed
+        vae.guide,
+        run.dataset,
+        num_points=num_points,
+        batch_size=batch_size,
+        seed=seed,
+        device=_device(vae),
     )
     decomposition = agg.decomposition(reference_size=reference_size, seed=seed)
     mi = agg.mutual_information() if agg.factors is not None else None
