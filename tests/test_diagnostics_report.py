@@ -78,6 +78,10 @@ def test_report_has_every_section_figure_and_number(tmp_path):
 def test_report_says_what_is_missing(tmp_path):
     images = TinyBars().observations(TinyBars().factors(range(30)))
     run = _run(tmp_path, metrics=None, history=[], dataset=images)
+    # A log read from log.csv has NaN where a term was not logged: no discriminator plot.
+    nan_acc = [{"step": 0, "loss": 2.0, "disc_acc": float("nan")}, {"step": 5, "loss": 1.0}]
+    text = write_report(_run(tmp_path, history=nan_acc), out_dir=tmp_path / "nan").read_text()
+    assert 'id="fig-training_curves"' in text and "fig-discriminator_accuracy" not in text
     text = write_report(run, out_dir=tmp_path / "elsewhere").read_text()
     assert "No metrics for this run" in text and "pyrodis evaluate RUN" in text
     assert "no logged history" in text and "no factor labels" in text

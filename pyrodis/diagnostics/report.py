@@ -113,7 +113,7 @@ def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, lis
         )
     else:
         absent.append("training curves: the run has no logged history")
-    if any("disc_acc" in row for row in history):
+    if any(np.isfinite(row.get("disc_acc", np.nan)) for row in history):
         add(
             "discriminator_accuracy",
             "FactorVAE discriminator accuracy (0.5 = chance)",

@@ -23,7 +23,7 @@ def _series(history, key: str) -> tuple[np.ndarray, np.ndarray]:
     pairs = [
         (float(r.get("step", i)), float(r[key]))
         for i, r in enumerate(history)
-        if key in r and r[key] is not None and not math.isnan(float(r[key]))
+        if r.get(key) is not None and math.isfinite(float(r[key]))
     ]
     if not pairs:
         return np.zeros(0), np.zeros(0)
