@@ -47,18 +47,19 @@ from pyrodis.inference import (  # noqa: E402
     pairwise_log_density,
     permute_dims,
 )
+from pyrodis.inference.discriminator import PAPER_HIDDEN_SIZES  # noqa: E402
 from pyrodis.models import VAE  # noqa: E402
 
 N_DATA = 737_280
 LR = 1e-4
 
 
-def make_elbos():
+def make_elbos(disc_hidden=PAPER_HIDDEN_SIZES):
     return {
         "beta": BetaELBO(beta=4.0),
         "capacity": CapacityELBO(gamma=1000.0, capacity_max=25.0, anneal_steps=100_000),
         "tc": TCELBO(beta=6.0, estimator="mss"),
-        "factor": FactorELBO(gamma=6.4),
+        "factor": FactorELBO(gamma=6.4, hidden_sizes=disc_hidden),
         "dip": DIPELBO(lambda_od=10.0, kind="i"),
     }
 
@@ -73,7 +74,7 @@ class HandStep:
         self.optim = torch.optim.Adam(params, lr=LR)
         self.name, self.elbo, self.steps = name, elbo, 0
         if name == "factor":
-            self.disc = Discriminator(vae.latent_dim)
+            self.disc = Discriminator(vae.latent_dim, elbo.hidden_sizes)
             self.disc_optim = torch.optim.Adam(self.disc.parameters(), lr=1e-4, betas=(0.5, 0.9))
 
     def __call__(self, x: torch.Tensor) -> float:
@@ -142,18 +143,18 @@ class DiffStep:
         return loss.item()
 
 
-def build_variants(batch: int, **vae_kwargs):
+def build_variants(batch: int, disc_hidden=PAPER_HIDDEN_SIZES, **vae_kwargs):
     pyro.clear_param_store()
     torch.manual_seed(0)
     vae = VAE(latent_dim=10, num_data=N_DATA, **vae_kwargs)
     diff_vae = VAE(latent_dim=10, num_data=N_DATA, **vae_kwargs)
     diff_vae.load_state_dict(vae.state_dict())
     variants = {}
-    for name, elbo in make_elbos().items():
+    for name, elbo in make_elbos(disc_hidden).items():
         variants[f"{name}/hand"] = ("hand", HandStep(vae, name, elbo))
         svi = SVI(vae.model, vae.guide, Adam({"lr": LR}), loss=elbo)
         variants[f"{name}/svi"] = ("svi", svi.step)
-        variants[f"{name}/diff"] = ("svi", DiffStep(diff_vae, make_elbos()[name]))
+        variants[f"{name}/diff"] = ("svi", DiffStep(diff_vae, make_elbos(disc_hidden)[name]))
     for label, elbo in (("Trace_ELBO", Trace_ELBO()), ("JitTrace_ELBO", JitTrace_ELBO())):
         svi = SVI(vae.model, vae.guide, Adam({"lr": LR}), loss=elbo)
         variants[f"pyro {label}/svi"] = ("svi", svi.step)
@@ -243,12 +244,18 @@ def main():
 
 
 def overhead_table(batch: int, sweeps: int) -> None:
-    """The same comparison on a tiny MLP VAE (8x8 images): what is left is per-step overhead."""
-    variants = build_variants(batch, image_shape=(1, 8, 8), architecture="mlp", hidden=(16,))
+    """The same comparison on a tiny MLP VAE (8x8 images, FactorVAE discriminator 16-16): what is
+    left is the per-step overhead of each way of stepping."""
+    variants = build_variants(
+        batch, (16, 16), image_shape=(1, 8, 8), architecture="mlp", hidden=(16,)
+    )
     x = (torch.rand(batch, 1, 8, 8) > 0.5).float()
     idx = torch.randperm(N_DATA)[:batch]
     times = time_variants(variants, x, idx, sweeps)
-    print(f"\nper-step overhead: tiny MLP VAE (8x8, hidden 16), batch {batch}, {sweeps} sweeps")
+    print(
+        f"\nper-step overhead: tiny MLP VAE (8x8, hidden 16; discriminator 16-16), batch {batch}, "
+        f"{sweeps} sweeps"
+    )
     print_table(times, overhead=True)
 
 
