@@ -27,6 +27,9 @@ ALL_FIGURES = (
     "discriminator_accuracy",
 )
 METRICS = {
+    "step": 60,
+    "representation": "mean",
+    "protocol_overrides": {"mig": {"num_train": 500}},
     "mig": {"value": 0.31, "mean": 0.30, "std": 0.02, "ci_low": 0.27, "ci_high": 0.33},
     "dci": {"disentanglement": {"value": 0.5}, "completeness": {"value": 0.4}},
 }
@@ -63,6 +66,8 @@ def test_report_has_every_section_figure_and_number(tmp_path):
     assert len(pngs) == 8 and all(p.startswith(b"\x89PNG") for p in pngs)
     assert 'src="http' not in text and 'href="http' not in text  # nothing fetched online
     assert "mig" in text and "0.27" in text and "dci.disentanglement" in text
+    assert "<td>num_points</td><td>20</td>" in text and "<td>dataset_size</td><td>30</td>" in text
+    assert "<td>step</td>" not in text and "Evaluation settings" in text  # not a score row
     assert "&quot;gamma&quot;: 6.4" in text  # the config, escaped
     numbers = json.loads((tmp_path / "run/report.json").read_text())
     assert numbers["aggregate_posterior"]["num_points"] == 20

@@ -174,6 +174,9 @@ def _sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
         metrics = H.table(
             ["metric", "value", "mean", "std", "ci_low", "ci_high"], H.metric_rows(run.metrics)
         )
+        settings = H.metric_settings(run.metrics)
+        if settings:
+            metrics += "<p>Evaluation settings:</p>" + H.pretty_json(settings)
     else:
         metrics = H.missing("No metrics for this run: run `pyrodis evaluate RUN` to compute them.")
     dec_rows = [[t, dec[t], dec[f"{t}_se"]] for t in ("mi", "tc", "dwkl", "kl")]

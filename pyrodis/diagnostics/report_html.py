@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
@@ -34,13 +36,13 @@ def esc(value) -> str:
 
 
 def fmt(value) -> str:
-    """A number with 4 significant digits, anything else as text."""
+    """An integer as is, a float with 4 significant digits, anything else as text."""
     if isinstance(value, bool) or value is None:
         return esc(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return esc(value)
-        return f"{value:.4g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4g}" if math.isfinite(value) else esc(value)
     return esc(value)
 
 
@@ -63,22 +65,35 @@ def missing(text: str) -> str:
     return f'<p class="missing">{esc(text)}</p>'
 
 
+_STATS = ("value", "mean", "std", "ci_low", "ci_high")
+
+
+def _is_score(item) -> bool:
+    return isinstance(item, Mapping) and any(s in item for s in _STATS)
+
+
+def _has_scores(item) -> bool:
+    return _is_score(item) or (
+        isinstance(item, Mapping) and any(_has_scores(v) for v in item.values())
+    )
+
+
 def metric_rows(metrics: Mapping, prefix: str = "") -> list[list]:
-    """Flatten EvaluationResult.to_dict() output into rows (name, value, mean, std, ci_low,
-    ci_high); leaves that are plain numbers get a value only."""
-    stats = ("value", "mean", "std", "ci_low", "ci_high")
+    """Rows (name, value, mean, std, ci_low, ci_high) of every score in EvaluationResult.to_dict()
+    output: a mapping holding any of those keys, named by its path (``dci.completeness``)."""
     rows = []
     for key, item in metrics.items():
         name = f"{prefix}{key}"
-        if isinstance(item, Mapping) and any(s in item for s in stats):
-            rows.append([name, *(item.get(s, "") for s in stats)])
-            rest = {k: v for k, v in item.items() if k not in stats and isinstance(v, Mapping)}
-            rows.extend(metric_rows(rest, f"{name}."))
-        elif isinstance(item, Mapping):
-            rows.extend(metric_rows(item, f"{name}."))
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            rows.append([name, item, "", "", "", ""])
+        if _is_score(item):
+            rows.append([name, *(item.get(s, "") for s in _STATS)])
+        if isinstance(item, Mapping):
+            rows.extend(metric_rows({k: v for k, v in item.items() if k not in _STATS}, f"{name}."))
     return rows
+
+
+def metric_settings(metrics: Mapping) -> dict:
+    """The top-level entries that hold no score (step, seed, representation, overrides...)."""
+    return {k: v for k, v in metrics.items() if not _has_scores(v)}
 
 
 def pretty_json(value) -> str:
