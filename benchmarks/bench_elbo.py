@@ -116,9 +116,8 @@ class HandStep:
             zd = z.detach()
             half = batch // 2
             a, b = zd[:half], zd[half : 2 * half]
-            joint, product = torch.cat([a, b]), torch.cat([permute_dims(b), permute_dims(a)])
-            labels = torch.cat([torch.zeros(2 * half), torch.ones(2 * half)]).long()
-            d_loss = F.cross_entropy(self.disc(torch.cat([joint, product])), labels)
+            labels = torch.cat([torch.zeros(half), torch.ones(half)]).long()
+            d_loss = F.cross_entropy(self.disc(torch.cat([a, permute_dims(b)])), labels)
             self.disc_optim.zero_grad()
             d_loss.backward()
             self.disc_optim.step()

@@ -182,9 +182,10 @@ def _train(vae, elbo, x, idx, steps):
     [
         lambda: CapacityELBO(gamma=2.0, capacity_max=3.0, anneal_steps=10),
         lambda: FactorELBO(gamma=2.0, hidden_sizes=(16, 16)),
+        lambda: FactorELBO(gamma=2.0, hidden_sizes=(16, 16), product_samples="previous"),
         lambda: TCELBO(beta=3.0),
     ],
-    ids=["capacity", "factor", "tc"],
+    ids=["capacity", "factor", "factor_previous", "tc"],
 )
 def test_state_dict_round_trip_resumes_exactly(make, vae, batch, tmp_path):
     x, idx = batch
@@ -200,6 +201,8 @@ def test_state_dict_round_trip_resumes_exactly(make, vae, batch, tmp_path):
     if isinstance(elbo, FactorELBO):
         for a, b in zip(elbo.discriminator.parameters(), restored.discriminator.parameters()):
             assert torch.equal(a, b)
+        if elbo.product_samples == "previous":
+            torch.testing.assert_close(restored._previous, elbo._previous)
         # both continue identically: same discriminator update from the same samples
         z = torch.randn(B, 4)
         for e in (elbo, restored):
@@ -228,3 +231,49 @@ def test_factor_vae_gradient_does_not_reach_the_discriminator(vae, batch):
     elbo.differentiable_loss(vae.model, vae.guide, x, idx).backward()
     assert all(p.grad is None for p in elbo.discriminator.parameters())
     assert all(p.requires_grad for p in elbo.discriminator.parameters())
+
+
+class _Recorder(torch.nn.Module):
+    """A discriminator that records what it is trained on."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+        self.inputs = []
+
+    def forward(self, z):
+        if torch.is_grad_enabled() and not z.requires_grad:
+            self.inputs.append(z.clone())
+        return self.lin(z)
+
+
+@pytest.mark.parametrize("mode", ["halves", "previous"])
+def test_factor_discriminator_sees_independent_permuted_samples(mode, vae, batch):
+    x, idx = batch
+    recorder = _Recorder()
+    elbo = FactorELBO(gamma=1.0, discriminator=recorder, product_samples=mode, seed=0)
+    guide_samples = []
+
+    def guide(x, idx):  # the VAE's guide, keeping its samples
+        pyro.module("encoder", vae.encoder)
+        with pyro.plate("data", size=N, subsample=idx):
+            loc, scale = vae.encoder(x)
+            z = pyro.sample("z", pyro.distributions.Normal(loc, scale).to_event(1))
+        guide_samples.append(z.detach())
+
+    svi = SVI(vae.model, guide, Adam({"lr": 1e-3}), loss=elbo)
+    for _ in range(2):
+        svi.step(x, idx)
+    seen = recorder.inputs[-1]
+    z_now, z_before = guide_samples[-1], guide_samples[0]
+    if mode == "halves":
+        joint_src, product_src = z_now[: B // 2], z_now[B // 2 :]
+    else:
+        joint_src, product_src = z_now, z_before
+    joint, product = seen[: len(joint_src)], seen[len(joint_src) :]
+    torch.testing.assert_close(joint, joint_src)
+    # each column of the product samples is a permutation of the source's column, across rows
+    for d in range(4):
+        torch.testing.assert_close(product[:, d].sort().values, product_src[:, d].sort().values)
+    assert not torch.equal(product, product_src)
+    assert len(recorder.inputs) == (2 if mode == "halves" else 1)

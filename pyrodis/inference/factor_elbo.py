@@ -17,11 +17,18 @@ How it lives inside ``SVI``:
 - ``loss_and_grads`` (one ``svi.step``) first back-propagates the VAE loss, THEN updates the
   discriminator (zero grad, backward, step), then ``SVI`` steps the VAE: no parameter that a
   pending backward pass needs is modified in place (the error three public ports hit).
-- Independent samples for the discriminator: the batch's (detached) guide samples are split in two
-  halves A and B; D is trained on ``A`` and ``B`` as joint samples and on ``permute_dims(B)`` and
-  ``permute_dims(A)`` as product samples, so each product sample is built from data points
-  independent of the joint samples it is contrasted with (the paper's second batch), at no extra
-  forward pass. The VAE term uses the whole batch.
+- Independent samples for the discriminator (the paper draws a second batch for the permuted
+  samples). The guide samples of the training step (detached) are the joint samples; the
+  permuted samples come from other data points, chosen by ``product_samples``:
+
+  ``"halves"`` (default): the batch is split in two halves A and B; D is trained on A (joint)
+  against ``permute_dims(B)`` (product): fresh samples, independent data, no extra forward pass;
+  D sees B/2 + B/2 samples. The VAE term still uses the whole batch.
+
+  ``"previous"``: D is trained on the whole batch (joint) against ``permute_dims`` of the
+  previous training step's samples (product): independent data and a full batch for both
+  classes, at the price of samples one encoder update old; the first step has no previous
+  batch and does not update D. The previous samples are part of :meth:`FactorELBO.state_dict`.
 
 Reference: Kim & Mnih, "Disentangling by factorising", ICML 2018.
 """
@@ -51,6 +58,8 @@ class FactorELBO(DisentanglingELBO):
             (``hidden_sizes``) on the first call, when D is known.
         hidden_sizes: hidden widths of the default discriminator.
         lr, betas: the discriminator's Adam settings (paper: 1e-4, (0.5, 0.9)).
+        product_samples: where the permuted samples come from: ``"halves"`` or ``"previous"``
+            (see the module docstring).
         seed: seed of the permutations (``None``: torch's global generator).
         latent_sites, **elbo_kwargs: as for every pyrodis ELBO.
 
@@ -60,8 +69,6 @@ class FactorELBO(DisentanglingELBO):
     optimiser.
     """
 
-    min_batch_size = 4
-
     def __init__(
         self,
         gamma: float = 6.4,
@@ -69,6 +76,7 @@ class FactorELBO(DisentanglingELBO):
         hidden_sizes: Sequence[int] = PAPER_HIDDEN_SIZES,
         lr: float = 1e-4,
         betas: tuple[float, float] = (0.5, 0.9),
+        product_samples: str = "halves",
         seed: int | None = None,
         latent_sites=None,
         **elbo_kwargs: Any,
@@ -78,6 +86,14 @@ class FactorELBO(DisentanglingELBO):
         self.lr = check_hyperparameter("lr", lr, allow_zero=False)
         self.betas = tuple(float(b) for b in betas)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+        if product_samples not in ("halves", "previous"):
+            raise ValueError(
+                f"product_samples must be 'halves' or 'previous', got {product_samples!r}"
+            )
+        self.product_samples = product_samples
+        # halves of at least 2 points, so that a permutation can change something
+        self.min_batch_size = 4 if product_samples == "halves" else 2
+        self._previous: torch.Tensor | None = None
         self.discriminator = discriminator
         self.optimizer: torch.optim.Optimizer | None = None
         if discriminator is not None:
@@ -121,10 +137,14 @@ class FactorELBO(DisentanglingELBO):
         if self._samples is None:
             return
         z, self._samples = self._samples, None
-        half = z.shape[0] // 2
-        a, b = z[:half], z[half : 2 * half]
-        joint = torch.cat([a, b])
-        product = torch.cat([permute_dims(b, self.generator), permute_dims(a, self.generator)])
+        if self.product_samples == "halves":
+            half = z.shape[0] // 2
+            joint, source = z[:half], z[half : 2 * half]
+        else:
+            joint, source, self._previous = z, self._previous, z
+            if source is None:
+                return
+        product = permute_dims(source, self.generator)
         logits = self.discriminator(torch.cat([joint, product]))
         labels = torch.cat(
             [z.new_zeros(len(joint), dtype=torch.long), z.new_ones(len(product), dtype=torch.long)]
@@ -143,10 +163,13 @@ class FactorELBO(DisentanglingELBO):
             state["discriminator"] = self.discriminator.state_dict()
             state["optimizer"] = self.optimizer.state_dict()
             state["latent_dim"] = int(getattr(self.discriminator, "latent_dim", 0))
+        if self._previous is not None:
+            state["previous_samples"] = self._previous.clone()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
+        self._previous = state.get("previous_samples")
         if "discriminator" not in state:
             return
         if self.discriminator is None:
