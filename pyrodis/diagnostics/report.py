@@ -195,9 +195,14 @@ def _sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
     )
     if "mutual_information" in numbers:
         mi = numbers["mutual_information"]
-        active += H.table(
-            ["latent", "matched factor"],
-            [[f"z{j}", m or "—"] for j, m in enumerate(mi["matched_factor"])],
+        matrix = np.asarray(mi["matrix"])
+        rows = [
+            [f"z{j}", "yes" if act["mask"][j] else "no", m or "—", matrix[j].max()]
+            for j, m in enumerate(mi["matched_factor"])
+        ]
+        active += H.table(["latent", "active", "matched factor", "max MI (nats)"], rows) + (
+            "<p>Each factor is matched to one latent by maximal total discretised MI; a match "
+            "of an inactive latent or with a small MI means nothing.</p>"
         )
     figs = "".join(
         f'<figure id="fig-{H.esc(n)}">{H.image_tag(p, n)}<figcaption>{H.esc(c)}</figcaption>'
