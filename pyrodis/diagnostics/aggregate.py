@@ -15,6 +15,7 @@ latent site (it must be the same for every point).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from .encoding import GuideArgs, encode_points
 from .gaussian import as_prior_vector, gaussian_kl, gaussian_log_density
 from .mutual_info import discretised_mutual_information
 from .sources import select_points
+
+if TYPE_CHECKING:
+    import arviz
 
 
 class AggregatePosterior:
@@ -261,7 +265,12 @@ class AggregatePosterior:
         z = self.mean_codes if codes == "mean" else self.sample_codes()
         return discretised_mutual_information(z, self.factors, num_bins=num_bins)
 
-    def to_inference_data(self, num_samples: int = 1000, seed: int = 0, latent_names=None):
+    def to_inference_data(
+        self,
+        num_samples: int = 1000,
+        seed: int = 0,
+        latent_names: str | Sequence[str] | None = None,
+    ) -> arviz.InferenceData:
         """Export q(z) to ArviZ; see :func:`pyrodis.diagnostics.arviz_export.to_inference_data`."""
         from .arviz_export import to_inference_data
 

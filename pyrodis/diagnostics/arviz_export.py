@@ -19,9 +19,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import arviz
+
+    from .aggregate import AggregatePosterior
 
 
 def _import_arviz():
@@ -32,7 +38,9 @@ def _import_arviz():
     return arviz
 
 
-def resolve_latent_names(aggregate, latent_names: str | Sequence[str] | None) -> list[str]:
+def resolve_latent_names(
+    aggregate: AggregatePosterior, latent_names: str | Sequence[str] | None
+) -> list[str]:
     """Names for the D latents: None/"index" → z0…, "factor" → matched factor names, or a list."""
     default = [f"z{j}" for j in range(aggregate.latent_dim)]
     if latent_names is None or latent_names == "index":
@@ -52,11 +60,11 @@ def resolve_latent_names(aggregate, latent_names: str | Sequence[str] | None) ->
 
 
 def to_inference_data(
-    aggregate,
+    aggregate: AggregatePosterior,
     num_samples: int = 1000,
     seed: int = 0,
     latent_names: str | Sequence[str] | None = None,
-):
+) -> arviz.InferenceData:
     """Build an ``arviz.InferenceData`` view of an :class:`AggregatePosterior`.
 
     Args:

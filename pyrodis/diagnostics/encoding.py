@@ -51,7 +51,9 @@ def batch_slices(num_points: int, batch_size: int) -> list[slice]:
     return [slice(s, e) for s, e in zip(starts, ends)]
 
 
-def gaussian_parameters(dist: torch.distributions.Distribution, site_name: str):
+def gaussian_parameters(
+    dist: torch.distributions.Distribution, site_name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(loc, scale)`` of a factorised Normal (possibly wrapped in Independent), shape (B, D)."""
     base = dist
     while isinstance(base, Independent):

@@ -12,6 +12,7 @@ Three kinds of source are accepted:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ class PointSelection:
     source_size: int  # N, the size of the whole source
 
 
-def source_size(source) -> int:
+def source_size(source: Any) -> int:
     """Number of observations in ``source`` (raising a clear error for unsupported objects)."""
     if isinstance(source, torch.Tensor):
         if source.ndim < 2:
@@ -45,7 +46,7 @@ def source_size(source) -> int:
     )
 
 
-def select_points(source, num_points: int | None = None, seed: int = 0) -> PointSelection:
+def select_points(source: Any, num_points: int | None = None, seed: int = 0) -> PointSelection:
     """Choose ``num_points`` distinct points uniformly (sorted), or all points when None."""
     size = source_size(source)
     if num_points is None or num_points >= size:
@@ -63,7 +64,9 @@ def select_points(source, num_points: int | None = None, seed: int = 0) -> Point
     return PointSelection(indices, factors, names, size)
 
 
-def load_observations(source, indices: np.ndarray, factors: np.ndarray | None = None):
+def load_observations(
+    source: Any, indices: np.ndarray, factors: np.ndarray | None = None
+) -> torch.Tensor:
     """Observations of the given points as a float32 tensor (B, ...)."""
     if isinstance(source, GroundTruthDataset):
         return source.observations(source.factors(indices) if factors is None else factors)
