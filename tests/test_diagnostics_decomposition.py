@@ -134,3 +134,26 @@ def test_aggregate_uses_its_prior_in_the_decomposition():
 def test_bad_input_is_rejected_with_a_clear_message(kwargs, match):
     with pytest.raises(ValueError, match=match):
         kl_decomposition(**kwargs)
+
+
+def test_decomposition_of_a_small_neural_guide():
+    import pyro
+    import pyro.distributions as dist
+    from test_diagnostics_support import TinyBars
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 6))
+
+    def guide(x):
+        pyro.module("encoder", net)
+        out = net(x)
+        with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
+            loc, scale = out[:, :3], torch.nn.functional.softplus(out[:, 3:]) + 0.05
+            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+
+    agg = AggregatePosterior.from_guide(guide, TinyBars(), batch_size=8)
+    out = agg.decomposition(samples_per_point=50, reference_size=30)
+    assert out["mi"] + out["tc"] + out["dwkl"] == pytest.approx(out["kl"], abs=1e-10)
+    assert abs(out["kl"] - out["kl_analytic"]) < 4 * out["kl_se"]
+    assert out["kl_analytic"] == pytest.approx(agg.kl_per_dim().sum(), rel=1e-12)
+    assert 0 < out["mi"] <= np.log(30) + 1e-9  # index-code MI is at most log M
