@@ -165,7 +165,8 @@ def evaluate(
         seed: integer seed (repeat seeds are spawned from it; see :func:`repeat_seeds`).
         repeats: independent evaluation draws.
         posterior: callable(observations) -> (loc, scale), needed by ``"mig_chen"``.
-        options: per-metric keyword overrides, e.g. ``{"dci": {"num_train": 1000}}``.
+        options: per-metric keyword overrides, e.g. ``{"dci": {"num_train": 1000}}`` (entries
+            for metrics not selected are ignored).
         level: confidence level of the intervals.
     """
     names = list(DEFAULT_METRICS if metrics is None else metrics)
@@ -173,9 +174,9 @@ def evaluate(
     if unknown:
         raise ValueError(f"unknown metrics {unknown}; choose from {sorted(METRICS)}")
     options = dict(options or {})
-    bad = [n for n in options if n not in names]
+    bad = [n for n in options if n not in METRICS]
     if bad:
-        raise ValueError(f"options given for metrics {bad} that are not evaluated ({names})")
+        raise ValueError(f"options given for unknown metrics {bad}; choose from {sorted(METRICS)}")
     if "mig_chen" in names:
         if posterior is None:
             raise ValueError("metric 'mig_chen' needs posterior=callable(obs) -> (loc, scale)")

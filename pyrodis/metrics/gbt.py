@@ -34,7 +34,7 @@ _FEATURE_THRESHOLD = 1e-7
 _EPSILON = np.finfo(np.float64).eps
 
 
-def _bin_feature(x: np.ndarray, max_bins: int) -> np.ndarray:
+def _bin_feature(x: np.ndarray, max_bins: int | None) -> np.ndarray:
     """Cut points (float64, increasing) of one float32 feature: x <= cuts[b] means bin <= b."""
     values, counts = np.unique(x, return_counts=True)
     keep = np.concatenate([[True], np.diff(values.astype(np.float64)) > _FEATURE_THRESHOLD])
@@ -43,7 +43,7 @@ def _bin_feature(x: np.ndarray, max_bins: int) -> np.ndarray:
     highs = np.maximum.reduceat(values.astype(np.float64), np.flatnonzero(keep))
     gcounts = np.bincount(group, weights=counts)
     mids = highs[:-1] / 2.0 + lows[1:] / 2.0  # candidate thresholds between groups
-    if len(lows) <= max_bins:
+    if max_bins is None or len(lows) <= max_bins:
         return mids
     cum = np.cumsum(gcounts)[:-1]
     targets = np.arange(1, max_bins) * (cum[-1] + gcounts[-1]) / max_bins
@@ -67,7 +67,8 @@ class GradientBoostedTrees:
         learning_rate: shrinkage (0.1).
         max_depth: tree depth (3).
         max_bins: at most this many bins per feature (256); more distinct values are
-            quantile-binned.
+            quantile-binned.  ``None``: one bin per distinct value, i.e. sklearn's exact splits
+            (memory and time grow with the number of distinct values).
         seed: seeds the random choice among features tied for the best split.
 
     Attributes after :meth:`fit`: ``classes_``, ``feature_importances_`` (d,), ``train_accuracy_``.
@@ -78,17 +79,17 @@ class GradientBoostedTrees:
         n_estimators: int = 100,
         learning_rate: float = 0.1,
         max_depth: int = 3,
-        max_bins: int = 256,
+        max_bins: int | None = 256,
         seed: int | np.random.Generator | None = 0,
     ):
-        if n_estimators < 1 or max_depth < 1 or max_bins < 2 or not learning_rate > 0:
+        if n_estimators < 1 or max_depth < 1 or not learning_rate > 0 or (max_bins or 2) < 2:
             raise ValueError(
                 "n_estimators and max_depth must be >= 1, max_bins >= 2 and learning_rate > 0"
             )
         self.n_estimators = int(n_estimators)
         self.learning_rate = float(learning_rate)
         self.max_depth = int(max_depth)
-        self.max_bins = int(max_bins)
+        self.max_bins = None if max_bins is None else int(max_bins)
         self.seed = seed
 
     # ------------------------------------------------------------------------------------ fitting
@@ -118,7 +119,10 @@ class GradientBoostedTrees:
         onehot = np.eye(n_classes)[y_idx]
         target = onehot[:, 1:] if n_classes == 2 else onehot
         prior = onehot.mean(0)
-        raw = (np.log(prior[1:] / prior[:1]) if n_classes == 2 else np.log(prior))[None, :]
+        # sklearn's link: the log-odds, or the symmetric multinomial logit log p - mean(log p)
+        log_prior = np.log(prior)
+        init = log_prior[1:] - log_prior[:1] if n_classes == 2 else log_prior - log_prior.mean()
+        raw = init[None, :]
         self.init_ = raw[0].copy()
         raw = np.repeat(raw, n, axis=0)
         importances = np.zeros(d)
@@ -169,6 +173,8 @@ class GradientBoostedTrees:
                 impurity = sq[:-1].reshape(k, width) / totals[1] - (totals[0] / totals[1]) ** 2
             f_best, b_best, proxy = self._best_splits(hist)
             can_split = (totals[1] >= 2) & (impurity > _EPSILON) & np.isfinite(proxy)
+            if parent is not None:
+                can_split &= np.repeat(parent[1], 2, axis=1)
             kk, mm = np.nonzero(can_split)
             feature[kk, width + mm] = f_best[kk, mm]
             threshold[kk, width + mm] = self._cut_table[f_best[kk, mm], b_best[kk, mm]]
@@ -207,8 +213,7 @@ class GradientBoostedTrees:
         out = np.empty((nb, d, 2, k, width))
         out[..., 0::2] = h
         np.subtract(parent_cum, h, out=out[..., 1::2])
-        out *= np.repeat(parent_split, 2, axis=1)
-        return out
+        return out  # children of unsplit parents hold garbage: _grow masks them out
 
     def _best_splits(self, cum: np.ndarray):
         """Best (feature, bin, Friedman proxy) per (class, node); proxy -inf when none is valid."""
