@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyrodis.config import Config, ConfigError, merge, parse_override, read_config_file
+from pyrodis.runs.checkpoint import CheckpointError
 
 EPILOG_TRAIN = """\
 examples:
@@ -220,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return _COMMANDS[args.command](args)
-    except (ConfigError, FileExistsError, FileNotFoundError) as err:
+    except (ConfigError, CheckpointError, FileExistsError, FileNotFoundError) as err:
         print(f"pyrodis {args.command}: error: {err}", file=sys.stderr)
         return 2
 

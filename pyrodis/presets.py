@@ -24,7 +24,7 @@ _COMMON_PAPER: dict[str, Any] = {
 
 _COMMON_CPU: dict[str, Any] = {
     "optim": {"lr": 1e-3, "schedule": "cosine", "warmup_steps": 200, "lr_floor": 0.05},
-    "train": {"steps": 6_000, "log_every": 50, "checkpoint_every": 1_000},
+    "train": {"steps": 3_000, "log_every": 50, "checkpoint_every": 500},
     # the FactorVAE score's reference protocol encodes ~1M images (15,000 votes of 64): too slow
     # for minutes on a CPU, so the cpu schedule uses 1,500 votes (stated in metrics.json)
     "eval": {"num_points": 5_000, "options": {"factor_vae": {"num_train": 1_000, "num_eval": 500}}},
@@ -41,7 +41,7 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "annealed-vae": (
         "capacity-annealed β-VAE (Burgess et al. 2018), γ=1000, C_max=25 nats over 100k steps",
         {"name": "annealed-vae", "gamma": 1000.0, "capacity_max": 25.0, "anneal_steps": 100_000},
-        {"objective": {"anneal_steps": 4_000}},
+        {"objective": {"anneal_steps": 2_000}},
     ),
     "beta-tcvae": (
         "β-TCVAE (Chen et al. 2018), α=γ=1, β=6, minibatch stratified sampling",

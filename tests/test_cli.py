@@ -92,7 +92,16 @@ def test_train_refuses_to_overwrite_and_bad_config_is_clear(tmp_path, capsys):
     assert "no parameter 'betta'" in capsys.readouterr().err
     assert main(["train", "--preset", "nope"]) == 2
     assert "unknown preset" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert (
+        main(["train", "--preset", "beta-vae", "--dataset", "mnist", "--out", str(tmp_path / "z")])
+        == 2
+    )
+    assert "unknown dataset 'mnist'" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--steps", "0"]) == 2
+    assert "already at step 1" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "not a pyrodis run" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in "xyz")
 
 
 def test_dry_run_shows_resolved_config(tmp_path, capsys):

@@ -85,6 +85,9 @@ def train_run(
             raise ConfigError("a resumed run keeps its own config; pass only steps=")
         config, raw = read_config(out)
         history = raw.get("history", [])
+        state, step = load_latest_checkpoint(out / CHECKPOINTS)
+        if steps is not None and steps < step:
+            raise ConfigError(f"{out} is already at step {step}; pass --steps of at least that")
     else:
         if config is None:
             raise ConfigError("give a config (e.g. pyrodis.presets.preset_config('beta-tcvae'))")
@@ -98,6 +101,17 @@ def train_run(
             raise ConfigError(f"steps must be >= 1, got {steps}")
         config.train.steps = steps
     validate(config)
+    pyro.clear_param_store()
+    pyro.set_rng_seed(config.seed)
+    train_data = build_dataset(config, training=True)  # bad data fails before anything is written
+    vae = build_model(config, train_data)
+    elbo = build_elbo(config)
+    schedule = make_schedule(
+        config.optim.schedule,
+        total_steps=config.train.steps,
+        warmup_steps=config.optim.warmup_steps,
+        floor=config.optim.lr_floor,
+    )
     out.mkdir(parents=True, exist_ok=True)
     history.append(
         {
@@ -107,18 +121,6 @@ def train_run(
         }
     )
     _write_config(out, config, history)
-
-    pyro.clear_param_store()
-    pyro.set_rng_seed(config.seed)
-    train_data = build_dataset(config, training=True)
-    vae = build_model(config, train_data)
-    elbo = build_elbo(config)
-    schedule = make_schedule(
-        config.optim.schedule,
-        total_steps=config.train.steps,
-        warmup_steps=config.optim.warmup_steps,
-        floor=config.optim.lr_floor,
-    )
     trainer = Trainer(
         vae.model,
         vae.guide,
@@ -135,7 +137,6 @@ def train_run(
     )
     rows: list[dict[str, float]] = []
     if resume:
-        state, step = load_latest_checkpoint(out / CHECKPOINTS)
         trainer.load_state_dict(state)
         rows = [r for r in read_log(out / LOG_FILE) if r["step"] <= step]
     log = _CsvLog(out / LOG_FILE, rows)
