@@ -175,7 +175,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pyrodis.runs import load_run
 
     run = load_run(args.run)
-    path = write_report(run, out_dir=args.out)
+    path = write_report(run, out_dir=args.out, num_points=run.config["eval"]["num_points"])
     print(f"wrote {path}")
     return 0
 

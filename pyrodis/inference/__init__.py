@@ -10,6 +10,7 @@ from pyrodis.inference.capacity_elbo import CapacityELBO
 from pyrodis.inference.dip_elbo import DIPELBO, dip_covariance
 from pyrodis.inference.discriminator import Discriminator
 from pyrodis.inference.factor_elbo import FactorELBO
+from pyrodis.inference.fit import History, Trainer, TrainingInterrupted, fit
 from pyrodis.inference.latent_sites import LatentSite, LatentSiteError, find_latent_sites
 from pyrodis.inference.tc_elbo import TCELBO
 from pyrodis.inference.tc_estimators import (
@@ -39,12 +40,16 @@ __all__ = [
     "DisentanglingELBO",
     "Discriminator",
     "FactorELBO",
+    "History",
     "LatentSite",
     "LatentSiteError",
     "TCELBO",
+    "Trainer",
+    "TrainingInterrupted",
     "VAEELBO",
     "dip_covariance",
     "find_latent_sites",
+    "fit",
     "log_aggregate_posterior",
     "minibatch_stratified_log_qz",
     "minibatch_weighted_log_qz",
