@@ -127,9 +127,9 @@ def test_listing_commands_and_help(capsys):
 
 
 def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, capsys):
-    from pyrodis.inference import fit
+    from pyrodis.inference.fit import Trainer
 
-    original = fit.Trainer.train_step
+    original = Trainer.train_step
 
     def flaky(self, x, idx):
         if self.step == 2 and not getattr(flaky, "done", False):
@@ -137,7 +137,7 @@ def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, 
             raise KeyboardInterrupt
         return original(self, x, idx)
 
-    monkeypatch.setattr(fit.Trainer, "train_step", flaky)
+    monkeypatch.setattr(Trainer, "train_step", flaky)
     run = tmp_path / "run"
     base = ["train", "--preset", "factor-vae", *TINY]
     assert main([*base, "--steps", "5", "--out", str(run)]) == 130
