@@ -28,3 +28,23 @@ def test_perfect_code_sap_ceiling_is_about_025():
     train = sample_codes(perfect(DSPRITES_SIZES), DATA, 10_000, rng)
     test = sample_codes(perfect(DSPRITES_SIZES), DATA, 5_000, rng)
     assert sap_from_codes(*train, *test) == pytest.approx(0.25, abs=0.03)
+
+
+@pytest.mark.slow
+def test_whole_suite_at_protocol_defaults():
+    """Every metric at its reference defaults (10,000 / 5,000 points) on a perfect code."""
+    from pyrodis.metrics import evaluate
+
+    result = evaluate(perfect(DSPRITES_SIZES), DATA, seed=0)
+    assert result["mig"]["mig"] == pytest.approx(0.88, abs=0.015)
+    assert result["sap"]["sap"] == pytest.approx(0.25, abs=0.04)  # 0.218 here, 0.244 at seed 1
+    for metric, sub in [
+        ("beta_vae", "eval_accuracy"),
+        ("factor_vae", "eval_accuracy"),
+        ("dci", "disentanglement"),
+        ("dci", "completeness"),
+        ("modularity", "modularity"),
+        ("irs", "irs"),
+    ]:
+        assert result[metric][sub] > 0.9, (metric, sub)
+    assert result["unsupervised"]["active_units"] == 5

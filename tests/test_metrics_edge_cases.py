@@ -150,3 +150,17 @@ def test_results_reproducible_under_a_seed_and_differ_across_seeds():
     c = evaluate(noisy_rep(), data, seed=4, options=FAST).to_dict()
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert json.dumps(a, sort_keys=True) != json.dumps(c, sort_keys=True)
+
+
+def test_metrics_are_independent_of_training_side_estimators():
+    """The metrics use closed forms and plug-in estimates only (no MSS/MWS TC estimator, no
+    Pyro): importing them loads neither pyrodis.inference nor pyro."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pyrodis.metrics; "
+        "bad = [m for m in sys.modules if m.startswith(('pyrodis.inference', 'pyro.'))]; "
+        "sys.exit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
