@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
 
-from pyrodis.config import Config, ConfigError, merge, parse_override, read_config_file
-from pyrodis.runs.checkpoint import CheckpointError
+# Before torch is imported anywhere: OpenMP spin-waiting makes torch ~10x slower on a loaded
+# machine with few cores (libgomp reads this once, when it is loaded).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from pyrodis.config import (  # noqa: E402
+    Config,
+    ConfigError,
+    merge,
+    parse_override,
+    read_config_file,
+)
 
 EPILOG_TRAIN = """\
 examples:
@@ -208,7 +218,6 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pyrodis`` command."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -219,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from pyrodis.runs.checkpoint import CheckpointError
+
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, CheckpointError, FileExistsError, FileNotFoundError) as err:
