@@ -82,7 +82,8 @@ class EvaluationResult:
     """Scores per metric and sub-score over the repeats.
 
     ``values[metric][sub_score]`` is the list of values, one per repeat; ``seeds`` the seed of
-    each repeat; ``seconds[metric]`` the wall time summed over repeats.
+    each repeat; ``seconds[metric]`` the wall time summed over repeats (code sets shared between
+    protocols are charged to the first metric that draws them).
     """
 
     values: dict[str, dict[str, list[float]]]
