@@ -53,8 +53,3 @@ def check_pair(codes, factors) -> tuple[np.ndarray, np.ndarray]:
     """Validate codes (n, d) and factors (n, K) together."""
     z = check_codes(codes)
     return z, check_factors(factors, z.shape[0])
-
-
-def informative_columns(factors: np.ndarray) -> np.ndarray:
-    """Indices of factor columns that take more than one value on these points."""
-    return np.flatnonzero(np.ptp(factors, axis=0) > 0)
