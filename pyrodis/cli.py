@@ -89,6 +89,15 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--repeats", type=int, help="independent evaluation draws (CI over them)")
     evaluate.add_argument("--seed", type=int, help="evaluation seed (default: the run's seed)")
     evaluate.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="METRIC.KEY=VALUE",
+        help="override one protocol setting, e.g. --set factor_vae.num_train=1000 (repeatable; "
+        "recorded in metrics.json as a protocol override)",
+    )
+    evaluate.add_argument(
         "--representation",
         choices=["mean", "sample"],
         default="mean",
@@ -168,9 +177,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from pyrodis.runs.evaluate import evaluate_run
 
     metrics = args.metrics.split(",") if args.metrics else None
+    options: dict = {}
+    for text in args.options:
+        parsed = parse_override(text)
+        if not all(isinstance(v, dict) for v in parsed.values()):
+            raise ConfigError(f"--set {text!r} must look like metric.key=value")
+        for metric, values in parsed.items():
+            options.setdefault(metric, {}).update(values)
     result = evaluate_run(
         args.run,
         metrics=metrics,
+        options=options,
         repeats=args.repeats,
         seed=args.seed,
         representation=args.representation,

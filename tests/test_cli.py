@@ -51,9 +51,25 @@ def test_train_resume_matches_uninterrupted_run(tmp_path, capsys):
     assert "trained" in out and "pyrodis evaluate" in out
 
     # evaluate and report work on the run directory afterwards
-    assert main(["evaluate", str(split), "--metrics", "mig,unsupervised", "--repeats", "2"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(split),
+                "--metrics",
+                "mig,unsupervised",
+                "--repeats",
+                "2",
+                "--set",
+                "mig.num_bins=10",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((split / "metrics.json").read_text())
-    assert metrics["step"] == 6 and metrics["protocol_overrides"]["mig"] == {"num_train": 500}
+    assert metrics["step"] == 6
+    assert metrics["protocol_overrides"]["mig"] == {"num_train": 500, "num_bins": 10}
+    assert set(metrics["mig"]["mig"]) >= {"mean", "std", "ci_low", "ci_high"}
     assert "mig" in capsys.readouterr().out
     assert load_run(split).metrics == metrics
     assert main(["report", str(split)]) == 0
@@ -101,6 +117,10 @@ def test_train_refuses_to_overwrite_and_bad_config_is_clear(tmp_path, capsys):
     assert "already at step 1" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "nothing")]) == 2
     assert "not a pyrodis run" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--metrics", "mig", "--set", "mig.bins=3"]) == 2
+    assert "cannot evaluate" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--metrics", "nope"]) == 2
+    assert "unknown metrics" in capsys.readouterr().err
     assert not any((tmp_path / d).exists() for d in "xyz")
 
 

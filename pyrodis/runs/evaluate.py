@@ -16,27 +16,36 @@ def evaluate_run(
     repeats: int | None = None,
     seed: int | None = None,
     representation: str = "mean",
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> Any:
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
-    Defaults come from the run's ``[eval]`` table and seed. The dataset is the independent factor
+    Defaults come from the run's ``[eval]`` table and seed; ``options`` (metric -> keyword
+    overrides of its protocol) update the table's ``options`` and are recorded in the file. The dataset is the independent factor
     grid, also for runs trained on correlated factors. Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
     """
+    from pyrodis.config import ConfigError
     from pyrodis.metrics import evaluate
 
     run = load_run(run_dir)
     cfg = run.config
     names = metrics or cfg["eval"]["metrics"]
-    options = {k: v for k, v in cfg["eval"]["options"].items() if k in names}
-    result = evaluate(
-        run.vae.representation(representation),
-        run.dataset,
-        metrics=names,
-        seed=cfg["seed"] if seed is None else seed,
-        repeats=repeats or cfg["eval"]["repeats"],
-        options=options,
-    )
+    merged = {k: dict(v) for k, v in cfg["eval"]["options"].items()}
+    for metric, values in (options or {}).items():
+        merged.setdefault(metric, {}).update(values)
+    options = {k: v for k, v in merged.items() if k in names}
+    try:
+        result = evaluate(
+            run.vae.representation(representation),
+            run.dataset,
+            metrics=names,
+            seed=cfg["seed"] if seed is None else seed,
+            repeats=repeats or cfg["eval"]["repeats"],
+            options=options,
+        )
+    except (TypeError, ValueError) as err:  # unknown metric or protocol keyword
+        raise ConfigError(f"cannot evaluate {run_dir}: {err}") from err
     record = {
         "step": run.step,
         "representation": representation,
