@@ -84,7 +84,7 @@ def importance_matrix(
 
     ``estimator="fast"`` uses :class:`~pyrodis.metrics.gbt.GradientBoostedTrees` (the sklearn
     algorithm on ≤256 quantile bins per code; a small downward bias of about 0.02 in
-    disentanglement at 10,000 points, see ``benchmarks/results_metrics.md``); ``"exact"`` the
+    disentanglement at 10,000 points, see ``benchmarks/RESULTS.md``); ``"exact"`` the
     same without binning (sklearn's splits exactly, slower than ``"fast"``); ``"sklearn"`` uses
     ``sklearn.ensemble.GradientBoostingClassifier()`` itself (minutes on 10,000 points).
     ``seed`` only breaks ties between equally good splits (the reference leaves them unseeded).
