@@ -32,7 +32,8 @@ examples:
 
 A config file (TOML or JSON) has the tables [data] [model] [objective] [optim] [train] [eval];
 `--set table.key=value` overrides one key (value in TOML syntax). Precedence, lowest first:
-preset, config file, --dataset/--seed, --set. Ctrl-C saves a checkpoint; --resume continues it.
+preset, config file, --dataset/--seed, --set. Ctrl-C saves a checkpoint; --resume continues it
+with exactly the losses of an uninterrupted run (extending --steps re-times a cosine decay).
 """
 
 

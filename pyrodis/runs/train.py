@@ -77,6 +77,10 @@ def train_run(
     run loads the newest good checkpoint and continues with exactly the batches, random numbers
     and optimiser state of an uninterrupted run. Ctrl-C saves a checkpoint and raises
     :class:`~pyrodis.inference.fit.TrainingInterrupted`.
+
+    A decaying learning-rate schedule (``cosine``) is timed by the run's total: resuming to the
+    same total reproduces the uninterrupted run exactly; extending the total re-times the rest of
+    the decay (from the resumed step on, as if the run had been planned that long).
     """
     out = Path(out)
     history: list[dict[str, Any]] = []
