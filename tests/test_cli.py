@@ -78,6 +78,30 @@ def test_train_resume_matches_uninterrupted_run(tmp_path, capsys):
     assert json.loads((split / "report.json").read_text())
 
 
+def test_suite_on_a_trained_run_is_reproducible_under_a_seed(tmp_path):
+    from pyrodis.runs.evaluate import evaluate_run
+
+    run = tmp_path / "run"
+    args = ["train", "--preset", "beta-tcvae", "--steps", "4", "--out", str(run), *TINY]
+    assert main(args) == 0
+    small = {
+        "mig": {"num_train": 300},
+        "dci": {"num_train": 300, "num_test": 150},
+        "sap": {"num_train": 300, "num_test": 150},
+        "factor_vae": {"num_train": 30, "num_eval": 15, "num_variance_estimate": 300},
+        "unsupervised": {"num_train": 300},
+    }
+    names = list(small)
+
+    def values(seed):
+        result = evaluate_run(run, metrics=names, options=small, seed=seed)
+        return {m: {k: v["value"] for k, v in subs.items()} for m, subs in result.to_dict().items()}
+
+    first, again, other = values(5), values(5), values(6)
+    assert first == again
+    assert first != other
+
+
 @pytest.mark.parametrize("preset", ["factor-vae", "annealed-vae", "dip-vae-ii"])
 def test_resume_is_exact_for_stateful_objectives(tmp_path, preset):
     """The discriminator, its optimiser, the capacity counter survive a checkpoint exactly."""
