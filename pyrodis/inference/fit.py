@@ -18,6 +18,7 @@ import copy
 import inspect
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -208,7 +209,15 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=steps, initial=self.step, unit="step", dynamic_ncols=True)
+            # in a log file (not a terminal) redraw every 30 s instead of ten times a second
+            interval = 0.1 if sys.stderr.isatty() else 30.0
+            bar = tqdm(
+                total=steps,
+                initial=self.step,
+                unit="step",
+                dynamic_ncols=True,
+                mininterval=interval,
+            )
         tick, images = time.perf_counter(), 0
         try:
             while self.step < steps:
