@@ -37,6 +37,18 @@ with exactly the losses of an uninterrupted run (extending --steps re-times a co
 """
 
 
+def _add_set_option(parser: argparse.ArgumentParser, dest: str, metavar: str, text: str) -> None:
+    """A repeatable ``--set KEY=VALUE`` option (value in TOML syntax)."""
+    parser.add_argument(
+        "--set",
+        dest=dest,
+        action="append",
+        default=[],
+        metavar=metavar,
+        help=f"{text} (repeatable)",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pyrodis",
@@ -66,13 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="the run's total number of training steps")
     train.add_argument("--seed", type=int, help="random seed (model init, batches, sampling)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="TABLE.KEY=VALUE",
-        help="override one config key, e.g. --set optim.lr=3e-4 (repeatable)",
+    _add_set_option(
+        train, "overrides", "TABLE.KEY=VALUE", "override one config key, e.g. --set optim.lr=3e-4"
     )
     train.add_argument("--resume", type=Path, metavar="RUN", help="continue this run up to --steps")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -89,14 +96,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--repeats", type=int, help="independent evaluation draws (CI over them)")
     evaluate.add_argument("--seed", type=int, help="evaluation seed (default: the run's seed)")
-    evaluate.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="METRIC.KEY=VALUE",
-        help="override one protocol setting, e.g. --set factor_vae.num_train=1000 (repeatable; "
-        "recorded in metrics.json as a protocol override)",
+    _add_set_option(
+        evaluate,
+        "options",
+        "METRIC.KEY=VALUE",
+        "override one protocol setting, e.g. --set factor_vae.num_train=1000 (recorded in "
+        "metrics.json as a protocol override)",
     )
     evaluate.add_argument(
         "--representation",

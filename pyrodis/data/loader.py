@@ -23,6 +23,15 @@ from pyrodis.data.base import GroundTruthDataset
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
+def epoch_permutation(num_items: int, seed: int, epoch: int) -> np.ndarray:
+    """The visiting order of epoch ``epoch``: ``default_rng([seed, epoch]).permutation``, int64.
+
+    The one rule behind every seeded epoch in pyrodis (this loader and the trainer's batches),
+    so any epoch's order is reproducible on its own.
+    """
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(num_items).astype(np.int64)
+
+
 class GroundTruthLoader:
     """Re-iterable batches ``(images (B,C,H,W) float32, factors (B,K) int64, indices (B,) int64)``.
 
@@ -78,10 +87,10 @@ class GroundTruthLoader:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n, dtype=np.int64)
-        rng = np.random.default_rng([self.seed, int(epoch)])
         if self.sampled:
+            rng = np.random.default_rng([self.seed, int(epoch)])
             return np.asarray(self.dataset.draw_indices(n, rng), dtype=np.int64)
-        return rng.permutation(n).astype(np.int64)
+        return epoch_permutation(n, self.seed, epoch)
 
     def batch(self, indices: np.ndarray) -> Batch:
         """The batch of the given dataset indices."""

@@ -22,7 +22,7 @@ from pyrodis.inference.tc_estimators import (
     permute_dims,
 )
 
-#: name → ELBO class, as used by presets and the CLI
+#: name → ELBO class (the objectives of pyrodis.runs.build and the CLI presets map onto these)
 ELBOS = {
     "vae": VAEELBO,
     "beta": BetaELBO,

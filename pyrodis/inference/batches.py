@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from pyrodis.data.loader import epoch_permutation
+
 
 class StepBatches:
     """Deterministic minibatches ``(x, indices)`` indexed by the global step."""
@@ -47,7 +49,7 @@ class StepBatches:
             return np.asarray(draw(self.batch_size, np.random.default_rng([self.seed, step])))
         epoch, pos = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
-            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.num_data)
+            self._perm = epoch_permutation(self.num_data, self.seed, epoch)
             self._epoch = epoch
         return self._perm[pos * self.batch_size : (pos + 1) * self.batch_size]
 

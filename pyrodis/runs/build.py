@@ -9,25 +9,25 @@ import pyro.infer
 
 from pyrodis.config import Config, ConfigError
 
-#: objective name -> (ELBO class name in pyrodis.inference, fixed kwargs, description)
+#: objective name -> (key of pyrodis.inference.ELBOS, fixed kwargs, description)
 OBJECTIVES: dict[str, tuple[str, dict[str, Any], str]] = {
-    "vae": ("BetaELBO", {"beta": 1.0}, "the plain ELBO (β = 1)"),
-    "beta-vae": ("BetaELBO", {}, "β-VAE: R + β·KL"),
-    "annealed-vae": ("CapacityELBO", {}, "capacity annealing: R + γ·|KL − C(t)|"),
-    "beta-tcvae": ("TCELBO", {}, "β-TCVAE: R + α·MI + β·TC + γ·dwKL"),
-    "factor-vae": ("FactorELBO", {}, "FactorVAE: R + KL + γ·TC from a discriminator"),
-    "dip-vae-i": ("DIPELBO", {"kind": "i"}, "DIP-VAE-I: covariance of the encoder means"),
-    "dip-vae-ii": ("DIPELBO", {"kind": "ii"}, "DIP-VAE-II: covariance of q(z)"),
+    "vae": ("vae", {}, "the plain ELBO (β = 1)"),
+    "beta-vae": ("beta", {}, "β-VAE: R + β·KL"),
+    "annealed-vae": ("capacity", {}, "capacity annealing: R + γ·|KL − C(t)|"),
+    "beta-tcvae": ("tc", {}, "β-TCVAE: R + α·MI + β·TC + γ·dwKL"),
+    "factor-vae": ("factor", {}, "FactorVAE: R + KL + γ·TC from a discriminator"),
+    "dip-vae-i": ("dip", {"kind": "i"}, "DIP-VAE-I: covariance of the encoder means"),
+    "dip-vae-ii": ("dip", {"kind": "ii"}, "DIP-VAE-II: covariance of q(z)"),
 }
 
 
 def _elbo_class(name: str) -> tuple[type, dict[str, Any]]:
     if name not in OBJECTIVES:
         raise ConfigError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
-    import pyrodis.inference as inference
+    from pyrodis.inference import ELBOS
 
-    cls_name, fixed, _ = OBJECTIVES[name]
-    return getattr(inference, cls_name), fixed
+    key, fixed, _ = OBJECTIVES[name]
+    return ELBOS[key], fixed
 
 
 def build_elbo(config: Config) -> pyro.infer.ELBO:
