@@ -88,14 +88,3 @@ def build_model(config: Config, dataset: Any) -> Any:
         )
     except (KeyError, ValueError) as err:
         raise ConfigError(f"[model]: {err}") from err
-
-
-def validate(config: Config) -> None:
-    """Check the objective and schedule of ``config`` (datasets are checked when built)."""
-    from pyrodis.inference.schedules import SCHEDULES
-
-    build_elbo(config)
-    if config.optim.schedule not in SCHEDULES:
-        raise ConfigError(
-            f"unknown optim.schedule {config.optim.schedule!r}; choose one of {sorted(SCHEDULES)}"
-        )

@@ -16,7 +16,7 @@ import pyrodis
 from pyrodis.config import Config, ConfigError
 from pyrodis.inference.fit import Trainer
 from pyrodis.inference.schedules import make_schedule
-from pyrodis.runs.build import build_dataset, build_elbo, build_model, validate
+from pyrodis.runs.build import build_dataset, build_elbo, build_model
 from pyrodis.runs.checkpoint import load_latest_checkpoint, save_checkpoint
 from pyrodis.runs.run import (
     CHECKPOINTS,
@@ -104,18 +104,21 @@ def train_run(
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
         config.train.steps = steps
-    validate(config)
+    # everything is built before anything is written: a bad config leaves no half-made run
+    elbo = build_elbo(config)
+    try:
+        schedule = make_schedule(
+            config.optim.schedule,
+            total_steps=config.train.steps,
+            warmup_steps=config.optim.warmup_steps,
+            floor=config.optim.lr_floor,
+        )
+    except ValueError as err:
+        raise ConfigError(f"optim.schedule: {err}") from err
     pyro.clear_param_store()
     pyro.set_rng_seed(config.seed)
-    train_data = build_dataset(config, training=True)  # bad data fails before anything is written
+    train_data = build_dataset(config, training=True)
     vae = build_model(config, train_data)
-    elbo = build_elbo(config)
-    schedule = make_schedule(
-        config.optim.schedule,
-        total_steps=config.train.steps,
-        warmup_steps=config.optim.warmup_steps,
-        floor=config.optim.lr_floor,
-    )
     out.mkdir(parents=True, exist_ok=True)
     history.append(
         {
