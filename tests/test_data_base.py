@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyrodis.data.base import GroundTruthDataset, as_generator
+from pyrodis.data.base import GroundTruthDataset
+from pyrodis.seeding import as_generator
 
 
 class Toy(GroundTruthDataset):

@@ -1,6 +1,6 @@
 """Datasets with known generative factors (procedural and official-file loaders)."""
 
-from pyrodis.data.base import GroundTruthDataset, as_generator
+from pyrodis.data.base import GroundTruthDataset
 from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.loader import GroundTruthLoader, make_loader
@@ -16,7 +16,6 @@ __all__ = [
     "GroundTruthDataset",
     "GroundTruthLoader",
     "Shapes3D",
-    "as_generator",
     "get_dataset",
     "make_loader",
 ]

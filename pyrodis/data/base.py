@@ -15,19 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-RngLike = np.random.Generator | int | None
-
-
-def as_generator(rng: RngLike) -> np.random.Generator:
-    """Return ``rng`` as a :class:`numpy.random.Generator` (an int or None seeds a new one)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}; "
-        "pass np.random.default_rng(seed)."
-    )
+from pyrodis.seeding import RngLike, as_generator
 
 
 class GroundTruthDataset(Dataset):

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from pyrodis.data.base import GroundTruthDataset, RngLike, as_generator
+from pyrodis.data.base import GroundTruthDataset
+from pyrodis.seeding import RngLike, as_generator
 
 Pair = tuple[str, str]
 

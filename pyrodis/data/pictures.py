@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pyrodis.data.base import GroundTruthDataset, RngLike, as_generator
+from pyrodis.data.base import GroundTruthDataset
+from pyrodis.figures import montage, new_figure, save_figure
+from pyrodis.seeding import RngLike, as_generator
 
 
 def factor_strips(
@@ -44,18 +46,6 @@ def strip_differences(
     ]
 
 
-def _montage(images: torch.Tensor, columns: int, pad: int = 2) -> np.ndarray:
-    """Tile (n, C, H, W) images into one (rows·H, columns·W, 3) float array with white gaps."""
-    n, c, h, w = images.shape
-    rows = -(-n // columns)
-    rgb = images.expand(-1, 3, -1, -1) if c == 1 else images[:, :3]
-    canvas = np.ones((rows * (h + pad) - pad, columns * (w + pad) - pad, 3))
-    for i, img in enumerate(rgb.permute(0, 2, 3, 1).numpy()):
-        r, col = divmod(i, columns)
-        canvas[r * (h + pad) : r * (h + pad) + h, col * (w + pad) : col * (w + pad) + w] = img
-    return canvas
-
-
 def save_data_figure(
     dataset: GroundTruthDataset,
     path: str | Path,
@@ -70,22 +60,18 @@ def save_data_figure(
     included), the other factors fixed at ``base`` (default: a sample drawn with ``seed``).
     Returns the path written.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     rng = as_generator(seed)
     samples = dataset.sample(num_samples, rng)[1]
     strips = factor_strips(dataset, base, rng)
     columns = max(max_strip, 8)
-    panels = [("samples", _montage(samples, columns))]
+    panels = [("samples", montage(samples, columns))]
     for name, strip, values in zip(dataset.factor_names, strips, dataset.factor_values):
         keep = np.unique(np.linspace(0, len(strip) - 1, min(max_strip, len(strip))).round())
         keep = keep.astype(np.int64)
         label = f"{name}\n{values[keep[0]]:.3g}…{values[keep[-1]]:.3g}"
-        panels.append((label, _montage(strip[torch.from_numpy(keep)], len(keep))))
+        panels.append((label, montage(strip[torch.from_numpy(keep)], len(keep))))
     heights = [p[1].shape[0] for p in panels]
-    fig = Figure(figsize=(columns * 0.7 + 1.2, sum(heights) / 64 * 0.7 + 0.4))
-    FigureCanvasAgg(fig)
+    fig = new_figure((columns * 0.7 + 1.2, sum(heights) / 64 * 0.7 + 0.4), dpi=80)
     axes = fig.subplots(len(panels), 1, gridspec_kw={"height_ratios": heights})
     for ax, (label, canvas) in zip(np.atleast_1d(axes), panels):
         ax.imshow(np.clip(canvas, 0, 1), interpolation="nearest", aspect="equal")
@@ -96,7 +82,4 @@ def save_data_figure(
             spine.set_visible(False)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(repr(dataset), fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    return path
+    return save_figure(fig, path, tight=True)

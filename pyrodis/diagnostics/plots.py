@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._figure import hide_unused, new_figure, panel_grid, save_figure
+from pyrodis.figures import hide_unused, new_figure, panel_grid, save_figure
+
 from .mutual_info import match_latents
 
 

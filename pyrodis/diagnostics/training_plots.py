@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._figure import hide_unused, new_figure, panel_grid, save_figure
+from pyrodis.figures import hide_unused, new_figure, panel_grid, save_figure
 
 
 def history_terms(history: Sequence[Mapping[str, float]]) -> list[str]:

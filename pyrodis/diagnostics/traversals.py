@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._figure import new_figure, save_figure, show_image
+from pyrodis.figures import new_figure, save_figure, show_image
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 

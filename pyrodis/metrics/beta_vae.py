@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 from .sampling import Representation, encode_groups, informative_factors
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 from .arrays import check_pair
 from .gbt import GradientBoostedTrees

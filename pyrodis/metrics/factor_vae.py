@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 from .sampling import Representation, encode, encode_groups, informative_factors
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.special import logsumexp
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 from .mig import top_two_gap
 from .sampling import CHUNK_SIZE, as_code_rows, check_dataset

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 Representation = Callable[..., object]
 CHUNK_SIZE = 1024

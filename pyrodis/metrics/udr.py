@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pyrodis.data.base import as_generator
+from pyrodis.seeding import as_generator
 
 from .arrays import check_codes
 from .sampling import Representation, check_dataset, encode

@@ -1,4 +1,4 @@
-"""Figure plumbing shared by the plotting modules: pyplot-free Agg figures of an exact pixel size.
+"""Figure plumbing shared by every plotting module: pyplot-free Agg figures of an exact pixel size.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas (no global pyplot
 state, no display needed) and saved at their own dpi without tight cropping, so a figure of
@@ -23,13 +23,16 @@ def new_figure(figsize: tuple[float, float], dpi: float = 100) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` as a PNG at its own dpi (pixel size = figsize · dpi) and return the path."""
+def save_figure(fig: Figure, path: str | Path, tight: bool = False) -> Path:
+    """Save ``fig`` as a PNG at its own dpi (pixel size = figsize · dpi) and return the path.
+
+    ``tight=True`` crops the figure to its drawn content instead (the pixel size then follows
+    the content)."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"figures are written as PNG; give a path ending in .png, got {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=fig.dpi, format="png")
+    fig.savefig(path, dpi=fig.dpi, format="png", bbox_inches="tight" if tight else None)
     return path
 
 
@@ -60,3 +63,15 @@ def show_image(ax, image, label: str | None = None) -> None:
     ax.set_yticks([])
     if label is not None:
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+
+
+def montage(images: torch.Tensor, columns: int, pad: int = 2) -> np.ndarray:
+    """Tile (n, C, H, W) images in [0, 1] into one (rows·H, columns·W, 3) array, white gaps."""
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    rgb = images.expand(-1, 3, -1, -1) if c == 1 else images[:, :3]
+    canvas = np.ones((rows * (h + pad) - pad, columns * (w + pad) - pad, 3))
+    for i, img in enumerate(rgb.permute(0, 2, 3, 1).numpy()):
+        r, col = divmod(i, columns)
+        canvas[r * (h + pad) : r * (h + pad) + h, col * (w + pad) : col * (w + pad) + w] = img
+    return canvas
