@@ -61,7 +61,7 @@ class FactorELBO(DisentanglingELBO):
         product_samples: where the permuted samples come from: ``"halves"`` or ``"previous"``
             (see the module docstring).
         seed: seed of the permutations (``None``: torch's global generator).
-        latent_sites, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``tc`` (discriminator estimate), and after a
     training step ``disc_loss`` and ``disc_acc`` (accuracy on its training samples before the
@@ -79,9 +79,10 @@ class FactorELBO(DisentanglingELBO):
         product_samples: str = "halves",
         seed: int | None = None,
         latent_sites=None,
+        data_plate: str | None = None,
         **elbo_kwargs: Any,
     ):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         self.gamma = check_hyperparameter("gamma", gamma)
         self.lr = check_hyperparameter("lr", lr, allow_zero=False)
         self.betas = tuple(float(b) for b in betas)
