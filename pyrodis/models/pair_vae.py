@@ -27,6 +27,9 @@ aggregated posterior to the prior), so :class:`pyrodis.inference.BetaELBO` train
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pyro
 import pyro.distributions as dist
@@ -175,9 +178,9 @@ class PairVAE(VAE):
     def __init__(
         self,
         latent_dim: int = 10,
-        image_shape=(1, 64, 64),
+        image_shape: Sequence[int] = (1, 64, 64),
         aggregation: str = "gvae",
-        **vae_kwargs,
+        **vae_kwargs: Any,
     ):
         if aggregation not in AGGREGATIONS:
             raise ValueError(
