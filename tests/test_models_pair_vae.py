@@ -103,10 +103,12 @@ def test_pair_model_follows_the_latent_site_contract():
     x, idx = _pairs(6)
     guide_trace = poutine.trace(vae.guide).get_trace(x, idx)
     model_trace = poutine.trace(poutine.replay(vae.model, trace=guide_trace)).get_trace(x, idx)
-    sites = find_latent_sites(guide_trace, model_trace)
-    assert [s.name for s in sites] == ["z1", "z2"]
-    assert all(s.dataset_size == 100 and s.batch_size == 6 for s in sites)
-    assert all(s.latent_dim == 4 and s.scale == pytest.approx(0.5 * 100 / 6) for s in sites)
+    (site,) = find_latent_sites(guide_trace, model_trace)
+    # one row per image (first images, then second ones), N pairs: scale N / 2B
+    assert site.name == "z" and site.dataset_size == 100 and site.batch_size == 12
+    assert site.latent_dim == 4 and site.scale == pytest.approx(100 / 12)
+    loc1, _, loc2, _, _ = vae.aggregate(x)
+    torch.testing.assert_close(site.dist.mean, torch.cat([loc1, loc2]))
     # the single-image pair is the VAE's
     trace = poutine.trace(vae.guide_single).get_trace(x[:, 0], idx)
     torch.testing.assert_close(trace.nodes["z"]["fn"].mean, vae.encode(x[:, 0])[0])
@@ -128,8 +130,7 @@ def test_identical_images_give_the_vae_loss_with_every_latent_shared():
     # the same z in both slots of the pair as in the VAE: the same Monte Carlo loss
     vae_trace = poutine.trace(vae.guide).get_trace(x, idx)
     pair_trace = poutine.trace(pair.guide).get_trace(same, idx)
-    for site in ("z1", "z2"):
-        pair_trace.nodes[site]["value"] = vae_trace.nodes["z"]["value"]
+    pair_trace.nodes["z"]["value"] = vae_trace.nodes["z"]["value"].repeat(2, 1)
     elbo_vae, elbo_pair = BetaELBO(beta=4.0), BetaELBO(beta=4.0)
     loss_vae = elbo_vae.loss(vae.model, poutine.replay(vae.guide, trace=vae_trace), x, idx)
     loss_pair = elbo_pair.loss(pair.model, poutine.replay(pair.guide, trace=pair_trace), same, idx)
@@ -183,5 +184,6 @@ def test_trains_on_paired_dsprites_with_and_without_labels():
     guide_trace = poutine.trace(vae.guide).get_trace(x, idx, labels)
     loc1, scale1, loc2, scale2, shared = vae.aggregate(x, labels)
     assert shared.tolist() == [[*row, True] for row in labels.tolist()]
-    torch.testing.assert_close(guide_trace.nodes["z1"]["fn"].base_dist.loc, loc1)
-    torch.testing.assert_close(guide_trace.nodes["z2"]["fn"].base_dist.scale, scale2)
+    posterior = guide_trace.nodes["z"]["fn"].base_dist
+    torch.testing.assert_close(posterior.loc, torch.cat([loc1, loc2]))
+    torch.testing.assert_close(posterior.scale, torch.cat([scale1, scale2]))

@@ -12,17 +12,19 @@ parameters, μ = ½(μ1 + μ2), σ² = ½(σ1² + σ2²); ML-VAE takes the produ
 The other latents keep each image's own posterior. With the shared factors known (the "-Labels"
 variants), latent j is shared when factor j is (:func:`shared_latents`).
 
-As a Pyro model/guide pair (latent-site contract, ``docs/contract.rst``)::
+As a Pyro model/guide pair (latent-site contract, ``docs/contract.rst``), the 2B images of B pairs
+are the rows of one latent site, both images of pair i carrying the pair's index::
 
-    model:  with plate("data", size=N, subsample=indices), scale(0.5):
-                z1 ~ N(0, I); x1 ~ p(x | decoder(z1))        # sites "z1", "x1"
-                z2 ~ N(0, I); x2 ~ p(x | decoder(z2))        # sites "z2", "x2"
-    guide:  with plate("data", size=N, subsample=indices), scale(0.5):
-                z1 ~ q̃1(z | x1, x2); z2 ~ q̃2(z | x1, x2)     # aggregated posteriors
+    model:  with plate("data", size=N, subsample=cat(indices, indices)):     # N pairs, 2B rows
+                z ~ N(0, I)                      # site "z", (2B, D): rows i and B+i, pair i
+                x ~ p(x | decoder(z))            # site "x", obs = cat(x1, x2)
+    guide:  with plate("data", size=N, subsample=cat(indices, indices)):
+                z ~ Normal(cat(loc1', loc2'), cat(scale1', scale2'))   # aggregated posteriors
 
-The 0.5 makes the loss per pair the average over its two images of (reconstruction + KL of the
-aggregated posterior to the prior), so :class:`pyrodis.inference.BetaELBO` trains it through plain
-``SVI`` with β meaning what it means for a VAE. Protocol: ``docs/weak_supervision.rst``.
+The plate's scale N/(2B) makes the loss per pair the average over its two images of
+(reconstruction + KL of the aggregated posterior to the prior), and the ELBOs' reported terms nats
+per image, so :class:`pyrodis.inference.BetaELBO` trains it through plain ``SVI`` with β and
+every term meaning what they mean for a VAE. Protocol: ``docs/weak_supervision.rst``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
-from pyro import poutine
 from pyro.nn import pyro_method
 
 from pyrodis.models.param_names import claim_param_names
@@ -159,8 +160,10 @@ class PairVAE(VAE):
 
     ``model``/``guide`` take ``(x_pair (B, 2, C, H, W), indices (B,), shared=None)``; ``shared``
     is a bool latent mask ``(B, D)`` or the shared-factor labels ``(B, K)`` (see
-    :func:`shared_latents`) that replace the adaptive threshold. With identical images in both
-    slots every latent is shared and the GVAE loss is the VAE's (ML-VAE halves the variance).
+    :func:`shared_latents`) that replace the adaptive threshold. Their latent site ``"z"`` holds
+    the first images in rows ``0..B-1`` and the second ones in rows ``B..2B-1``. With identical
+    images in both slots every latent is shared and the GVAE loss is the VAE's (ML-VAE halves
+    the variance).
 
     Evaluation uses the single-image encoder, as for a VAE: :meth:`encode`, :meth:`decode`,
     :meth:`representation`, and the single-image pair :meth:`model_single`/:meth:`guide_single`
@@ -208,29 +211,35 @@ class PairVAE(VAE):
             shared = shared_latents(shared, self.latent_dim).to(loc1.device)
         return aggregate_pair(loc1, scale1, loc2, scale2, self.aggregation, shared)
 
+    def _pair_plate(self, x_pair: torch.Tensor, indices: OptTensor):
+        batch = x_pair.shape[0]
+        size = self.num_data if self.num_data is not None else batch
+        if indices is None:
+            indices = torch.arange(batch, device=x_pair.device)
+        return pyro.plate("data", size=size, subsample=torch.cat([indices, indices]))
+
     @pyro_method
     def model(
         self, x_pair: torch.Tensor, indices: OptTensor = None, shared: OptTensor = None
     ) -> None:
-        """Both images from independent ``z1, z2 ~ N(0, I)``; each term weighted ½."""
+        """Every image of the pairs from its own ``z ~ N(0, I)`` (rows: first, then second)."""
         claim_param_names(self)
-        x1, x2 = self._split(x_pair)
-        with self._plate(x1, indices), poutine.scale(scale=0.5):
-            zeros = x1.new_zeros(x1.shape[0], self.latent_dim)
-            for name, x in (("1", x1), ("2", x2)):
-                z = pyro.sample("z" + name, dist.Normal(zeros, 1.0).to_event(1))
-                pyro.sample("x" + name, self.likelihood(self.decoder(z)), obs=x)
+        x = torch.cat(self._split(x_pair))
+        with self._pair_plate(x_pair, indices):
+            zeros = x.new_zeros(x.shape[0], self.latent_dim)
+            z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))
+            pyro.sample("x", self.likelihood(self.decoder(z)), obs=x)
 
     @pyro_method
     def guide(
         self, x_pair: torch.Tensor, indices: OptTensor = None, shared: OptTensor = None
     ) -> None:
-        """``z1, z2`` from the aggregated posteriors of the pair; each term weighted ½."""
+        """``z`` of every image from its pair's aggregated posterior (:meth:`aggregate`)."""
         claim_param_names(self)
         loc1, scale1, loc2, scale2, _ = self.aggregate(x_pair, shared)
-        with self._plate(x_pair, indices), poutine.scale(scale=0.5):
-            pyro.sample("z1", dist.Normal(loc1, scale1).to_event(1))
-            pyro.sample("z2", dist.Normal(loc2, scale2).to_event(1))
+        with self._pair_plate(x_pair, indices):
+            loc, scale = torch.cat([loc1, loc2]), torch.cat([scale1, scale2])
+            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
 
     @pyro_method
     def model_single(self, x: torch.Tensor, indices: OptTensor = None) -> None:
