@@ -24,7 +24,9 @@ are the rows of one latent site, both images of pair i carrying the pair's index
 The plate's scale N/(2B) makes the loss per pair the average over its two images of
 (reconstruction + KL of the aggregated posterior to the prior), and the ELBOs' reported terms nats
 per image, so :class:`pyrodis.inference.BetaELBO` trains it through plain ``SVI`` with β and
-every term meaning what they mean for a VAE. Protocol: ``docs/weak_supervision.rst``.
+every term meaning what they mean for a VAE. The other ELBOs run too, but their batch estimators
+(TC, DIP covariance, FactorVAE permutations) take the 2B rows as independent data points, which
+the two rows of a pair are not. Protocol: ``docs/weak_supervision.rst``.
 """
 
 from __future__ import annotations
