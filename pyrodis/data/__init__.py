@@ -6,6 +6,7 @@ from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.official_files import DatasetFileError
+from pyrodis.data.pairs import PairedFactors
 from pyrodis.data.registry import DATASETS, get_dataset
 from pyrodis.data.shapes3d import Shapes3D
 from pyrodis.data.sources import ObservationSource, TensorSource, as_source
@@ -23,6 +24,7 @@ __all__ = [
     "DatasetFileError",
     "GroundTruthDataset",
     "GroundTruthLoader",
+    "PairedFactors",
     "Shapes3D",
     "get_dataset",
     "make_loader",
