@@ -25,6 +25,7 @@ from torch import nn
 
 from pyrodis.models.likelihoods import get_likelihood
 from pyrodis.models.networks import build_networks
+from pyrodis.models.param_names import claim_param_names
 
 __all__ = ["VAE"]
 
@@ -92,26 +93,10 @@ class VAE(PyroModule):
             indices = torch.arange(batch, device=x.device)
         return pyro.plate("data", size=size, subsample=indices)
 
-    def _claim_param_names(self) -> None:
-        """Make Pyro's param store name THIS instance's parameters.
-
-        Pyro registers the parameters of a plain child module under fixed names
-        (``encoder$$$body.0.weight``); a second VAE in the same process would otherwise find the
-        first one's tensors under those names and ``SVI`` would step tensors this model never
-        uses. Entries holding another instance's tensors are dropped, so the names are
-        re-registered with ours when the networks are used next (``docs/contract.rst``).
-        """
-        store = pyro.get_param_store()
-        for child, module in self._modules.items():
-            for name, param in module.named_parameters():
-                full = f"{child}$$${name}"
-                if full in store._params and store._params[full] is not param:
-                    del store[full]
-
     @pyro_method
     def model(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Generative model: ``z ~ N(0, I)``, ``x ~ p(x | decoder(z))`` inside the data plate."""
-        self._claim_param_names()
+        claim_param_names(self)  # each instance owns its parameters
         with self._plate(x, indices):
             zeros = x.new_zeros(x.shape[0], self.latent_dim)
             z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))
@@ -120,7 +105,7 @@ class VAE(PyroModule):
     @pyro_method
     def guide(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Amortised guide: ``z ~ Normal(encoder(x))``, factorised over the D dimensions."""
-        self._claim_param_names()
+        claim_param_names(self)  # each instance owns its parameters
         with self._plate(x, indices):
             loc, scale = self.encoder(x)
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))
