@@ -166,6 +166,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    except KeyboardInterrupt:  # a second Ctrl-C stopped a step half-way: nothing was saved
+        print(
+            f"\nstopped at once (second interrupt) without saving; {out} keeps its last "
+            f"checkpoint. Continue with: pyrodis train --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
     last = run.history[-1] if run.history else {}
     shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("step", "lr"))
     print(f"trained {run.path} to step {run.step}" + (f": {shown}" if shown else ""))
@@ -202,6 +209,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pyrodis.runs.report import write_report
 
     run = load_run(args.run)
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot write the report to --out {args.out} ({err.strerror or err}); choose a "
+                "writable directory"
+            ) from None
     path = write_report(run, out_dir=args.out, num_points=run.config.eval.num_points)
     print(f"wrote {path}")
     return 0
@@ -255,7 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args)
     except (ConfigError, CheckpointError, FileExistsError, FileNotFoundError) as err:
         print(f"pyrodis {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return 2  # a usage error: the message says what to change
+    except (FloatingPointError, OSError) as err:  # a diverged run; a disk or permission problem
+        print(f"pyrodis {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

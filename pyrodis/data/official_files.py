@@ -147,6 +147,7 @@ def grid_sizes(path: Path, classes: np.ndarray, what: str) -> tuple[int, ...]:
 
 def values_per_class(path: Path, classes: np.ndarray, values: np.ndarray) -> list[np.ndarray]:
     """Value of each class of each factor, checking that a class always has the same value."""
+    check_finite(path, values, "the factor values")
     tables = []
     for k in range(classes.shape[1]):
         size = int(classes[:, k].max()) + 1
@@ -187,14 +188,25 @@ def _npz_member(path: Path, zf: zipfile.ZipFile, key: str) -> str:
     return member
 
 
+def _npy_header(path: Path, key: str, fh: Any) -> tuple[tuple, bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from the .npy header of member ``key``."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(fh)
+        return np.lib.format.read_array_header_2_0(fh)
+    except (ValueError, SyntaxError, EOFError, zipfile.BadZipFile):
+        raise _fail(
+            path,
+            f"the .npy header of {key!r} is malformed",
+            "The file is corrupted or truncated: download it again",
+        ) from None
+
+
 def read_npz_images(path: Path, key: str, expected: Sequence, convert: Convert) -> np.ndarray:
     """Stream array ``key`` of an .npz in chunks of rows, applying ``convert`` to each chunk."""
     with zipfile.ZipFile(path) as zf, zf.open(_npz_member(path, zf, key)) as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        shape, fortran, dtype = _npy_header(path, key, fh)
         check_array(path, key, shape, dtype, expected)
         if fortran:
             raise _fail(path, f"{key!r} is stored in Fortran order", "Save it in C order")
@@ -211,14 +223,18 @@ def read_npz_images(path: Path, key: str, expected: Sequence, convert: Convert) 
 
 def read_npz_array(path: Path, key: str, expected: Sequence) -> np.ndarray:
     """Read one (non-pickled) array of an .npz, checking its shape and dtype."""
-    with zipfile.ZipFile(path) as zf:
-        _npz_member(path, zf, key)
+    with zipfile.ZipFile(path) as zf, zf.open(_npz_member(path, zf, key)) as fh:
+        shape, _, dtype = _npy_header(path, key, fh)
+    if dtype.hasobject:  # an object array needs pickle
+        raise _fail(path, f"{key!r} is a pickled object array", "Store it as numbers")
+    check_array(path, key, shape, dtype, expected)
     with np.load(path, allow_pickle=False) as data:
         try:
             arr = data[key]
-        except ValueError as err:  # an object array needs pickle
-            raise _fail(path, f"{key!r} is a pickled object array", "Store it as numbers") from err
-    check_array(path, key, arr.shape, arr.dtype, expected)
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile) as err:
+            raise _fail(
+                path, f"{key!r} cannot be read ({err})", "The file is corrupted: download it again"
+            ) from None
     return arr
 
 
@@ -247,7 +263,27 @@ def open_hdf5(path: Path) -> Any:
         raise DatasetFileError(
             f"{path}: reading HDF5 files needs h5py; `pip install h5py` (or pyrodis[hdf5])"
         ) from err
-    return h5py.File(path, "r")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:  # truncated (eof below the stored size), corrupted superblock, ...
+        raise _fail(
+            path,
+            f"cannot be opened as HDF5 ({err})",
+            "The file is truncated or corrupted: download it again",
+        ) from None
+
+
+def check_finite(path: Path, values: np.ndarray, what: str, names: Sequence[str] = ()) -> None:
+    """Raise if a factor value (rows of ``values``, columns ``names``) is NaN or infinite."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise _fail(
+            path,
+            f"{what} holds non-finite values ({int(bad.sum())} of them; the first is "
+            f"{values[row, col]} in row {row}, factor {names[col] if names else col!r})",
+            "Factor values must be finite numbers: the file is corrupted, download it again",
+        )
 
 
 def hdf5_dataset(path: Path, h5: Any, name: str, expected: Sequence) -> Any:
@@ -272,7 +308,15 @@ def hdf5_dataset(path: Path, h5: Any, name: str, expected: Sequence) -> Any:
 def read_hdf5_images(node: Any, convert: Convert) -> np.ndarray:
     """Read a whole h5py image dataset in chunks of rows, applying ``convert`` to each chunk."""
     total = node.shape[0]
-    parts = [convert(node[s : min(s + _CHUNK_ROWS, total)]) for s in range(0, total, _CHUNK_ROWS)]
+    try:
+        parts = [
+            convert(node[s : min(s + _CHUNK_ROWS, total)]) for s in range(0, total, _CHUNK_ROWS)
+        ]
+    except OSError as err:  # a chunk past the end of a truncated file
+        raise DatasetFileError(
+            f"{node.file.filename}: {node.name!r} cannot be read ({err}). The file is truncated "
+            "or corrupted: download it again"
+        ) from None
     return np.concatenate(parts) if parts else np.zeros((0,), dtype=np.uint8)
 
 

@@ -138,6 +138,7 @@ class Shapes3D(GroundTruthDataset):
             )
         h5 = files.open_hdf5(path)
         labels = files.hdf5_dataset(path, h5, "labels", (None, 6))[()]
+        files.check_finite(path, labels, "labels", FACTOR_NAMES)
         node = files.hdf5_dataset(path, h5, "images", (len(labels), IMAGE_SIZE, IMAGE_SIZE, 3))
         classes, tables = files.classes_from_values(labels)
         self.factor_sizes = files.grid_sizes(path, classes, "labels")

@@ -196,17 +196,21 @@ class Trainer:
 
         SIGINT/SIGTERM during a step let the step finish; ``on_interrupt(trainer)`` then runs on
         the consistent state (e.g. to save a checkpoint) and :class:`TrainingInterrupted` is
-        raised."""
+        raised. A second signal that stops a step half-way raises ``KeyboardInterrupt`` without
+        calling ``on_interrupt`` (that state must not be saved)."""
         if steps < self.step:
             raise ValueError(f"steps={steps} is below the current step {self.step}")
         bar = ProgressBar(steps, self.step) if self.progress else None
+        consistent = True  # False while a step is half-applied (a second signal can land there)
         try:
             with deferred_interrupts() as signal_state:
                 while self.step < steps:
                     x, idx = self.batch(self.step)
+                    consistent = False
                     terms = self.train_step(x, idx)
                     self.step += 1
                     row = self.history.add(self.step, terms, len(x))
+                    consistent = True
                     for every, fn in self.callbacks:
                         if self.step % every == 0:
                             fn(self, terms)
@@ -217,6 +221,8 @@ class Trainer:
                     if signal_state.requested is not None:
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
+            if not consistent:  # a second signal stopped a step half-way: nothing to save
+                raise
             if on_interrupt is not None:
                 on_interrupt(self)
             raise TrainingInterrupted(self.step) from None

@@ -1,30 +1,43 @@
 """The application layer: configs, presets, objectives, run directories with atomic checkpoints,
-training into a run, evaluating it, and its report (``docs/runs.rst``)."""
+training into a run, evaluating it, and its report (``docs/runs.rst``).
 
-from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
-from pyrodis.runs.config import Config, ConfigError
-from pyrodis.runs.evaluate import evaluate_run
-from pyrodis.runs.objectives import OBJECTIVES
-from pyrodis.runs.presets import BUDGETS, describe_presets, preset_config
-from pyrodis.runs.report import write_report
-from pyrodis.runs.resolve import resolve_config
-from pyrodis.runs.run import Run, load_run
-from pyrodis.runs.train import train_run
+The names below are imported on first use, so that ``pyrodis train`` does not load the metrics
+and report stack (scikit-learn, SciPy, matplotlib) it never calls.
+"""
 
-__all__ = [
-    "BUDGETS",
-    "OBJECTIVES",
-    "CheckpointError",
-    "Config",
-    "ConfigError",
-    "Run",
-    "describe_presets",
-    "evaluate_run",
-    "load_latest_checkpoint",
-    "load_run",
-    "preset_config",
-    "resolve_config",
-    "save_checkpoint",
-    "train_run",
-    "write_report",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "BUDGETS": "presets",
+    "OBJECTIVES": "objectives",
+    "CheckpointError": "checkpoint",
+    "Config": "config",
+    "ConfigError": "config",
+    "Run": "run",
+    "describe_presets": "presets",
+    "evaluate_run": "evaluate",
+    "load_latest_checkpoint": "checkpoint",
+    "load_run": "run",
+    "preset_config": "presets",
+    "resolve_config": "resolve",
+    "save_checkpoint": "checkpoint",
+    "train_run": "train",
+    "write_report": "report",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'pyrodis.runs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pyrodis.runs.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -6,8 +6,10 @@ flushed to disk and renamed (``os.replace`` is atomic), and only then entered in
 crash at any point leaves the previous manifest and its checkpoints intact.
 
 Loading walks the manifest from the newest entry back: a file that is missing, truncated or
-tampered with (hash mismatch, or not loadable with ``torch.load(weights_only=True)``) is reported
-with a warning naming it and the next older one is used.
+tampered with (hash mismatch, not loadable with ``torch.load(weights_only=True)``, or holding
+another step than the manifest says) is reported with a warning naming it and the next older one
+is used. A missing, emptied or corrupt manifest falls back to the ``step_*.pt`` files themselves
+(without hash verification), with a warning.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import warnings
@@ -24,6 +27,7 @@ from typing import Any
 import torch
 
 MANIFEST = "latest.json"
+_LOGS = ("history", "interval")  # logged terms, not model state
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
 
@@ -48,39 +52,64 @@ def _write_atomic(path: Path, data: bytes) -> None:
         pass
 
 
+def _files(directory: Path) -> list[dict[str, Any]]:
+    files = sorted(p for p in directory.glob("step_*.pt") if _NAME.match(p.name))
+    return [{"file": p.name, "step": int(_NAME.match(p.name)[1]), "sha256": None} for p in files]
+
+
 def _read_manifest(directory: Path) -> list[dict[str, Any]]:
     path = directory / MANIFEST
-    if not path.exists():
-        return []
     try:
         entries = json.loads(path.read_text())["checkpoints"]
-        return [e for e in entries if _NAME.match(e["file"])]
-    except (ValueError, KeyError, TypeError) as err:
+        return [e for e in entries if _NAME.match(e["file"]) and isinstance(e["step"], int)]
+    except FileNotFoundError:
+        problem = "is missing"
+    except (ValueError, KeyError, TypeError) as err:  # emptied, truncated or edited
+        problem = f"is unreadable ({err})"
+    files = _files(directory)
+    if files:
         warnings.warn(
-            f"checkpoint manifest {path} is unreadable ({err}); falling back to the step_*.pt "
-            "files without hash verification",
+            f"checkpoint manifest {path} {problem}; falling back to the step_*.pt files without "
+            "hash verification",
             stacklevel=3,
         )
-        files = sorted(p for p in directory.glob("step_*.pt") if _NAME.match(p.name))
-        return [
-            {"file": p.name, "step": int(_NAME.match(p.name)[1]), "sha256": None} for p in files
-        ]
+    return files
+
+
+def non_finite_entries(state: Any, prefix: str = "") -> list[str]:
+    """Where ``state`` (nested dicts/lists of tensors and numbers) holds NaN or infinity."""
+    if isinstance(state, dict):
+        return [n for k, v in state.items() for n in non_finite_entries(v, f"{prefix}{k}.")]
+    if isinstance(state, (list, tuple)):
+        return [n for i, v in enumerate(state) for n in non_finite_entries(v, f"{prefix}{i}.")]
+    if isinstance(state, torch.Tensor) and state.is_floating_point():
+        return [] if bool(torch.isfinite(state).all()) else [prefix.rstrip(".")]
+    if isinstance(state, float) and not math.isfinite(state):
+        return [prefix.rstrip(".")]
+    return []
 
 
 def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], keep: int = 3) -> Path:
     """Write ``state`` as the checkpoint of ``step`` and keep the newest ``keep`` checkpoints.
 
     ``state`` must hold only tensors, numbers, strings, None and containers of them, so that it
-    loads with ``weights_only=True``.
+    loads with ``weights_only=True``. A state with a non-finite tensor is refused
+    (:class:`CheckpointError`): a checkpoint listed as good is always finite. Logged history rows
+    (``history``, ``interval``) may hold NaN and are not checked.
     """
+    bad = non_finite_entries({k: v for k, v in state.items() if k not in _LOGS})
+    if bad:
+        raise CheckpointError(
+            f"refusing to save step {step}: non-finite values in {', '.join(bad[:5])}"
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
     path = directory / f"step_{step:08d}.pt"
-    _write_atomic(path, data)
     entries = [e for e in _read_manifest(directory) if e["step"] != step]
+    _write_atomic(path, data)
     entries.append({"file": path.name, "step": step, "sha256": hashlib.sha256(data).hexdigest()})
     entries.sort(key=lambda e: e["step"])
     kept, dropped = entries[-keep:], entries[:-keep]
@@ -88,6 +117,13 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     for entry in dropped:
         (directory / entry["file"]).unlink(missing_ok=True)
     return path
+
+
+def remove_stale_temporaries(directory: str | Path) -> None:
+    """Delete half-written temporaries left by a process killed while saving (call it only while
+    holding the run's lock: then no live process is writing them)."""
+    for tmp in Path(directory).glob(".*.tmp-*"):
+        tmp.unlink(missing_ok=True)
 
 
 def _load_verified(path: Path, sha256: str | None) -> dict[str, Any]:
@@ -98,6 +134,15 @@ def _load_verified(path: Path, sha256: str | None) -> dict[str, Any]:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, pickled code, ... all mean "unusable"
         raise CheckpointError(f"{path} cannot be loaded safely: {err}") from err
+
+
+def _check_step(path: Path, state: Any, step: int) -> None:
+    held = state.get("step", step) if isinstance(state, dict) else step
+    if held != step or int(_NAME.match(path.name)[1]) != step:
+        raise CheckpointError(
+            f"{path} holds step {held} but {MANIFEST} lists it as step {step}; the manifest or "
+            "the file was edited"
+        )
 
 
 def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
@@ -118,6 +163,7 @@ def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
             if not path.exists():
                 raise CheckpointError(f"{path} is listed in {MANIFEST} but missing")
             state = _load_verified(path, entry.get("sha256"))
+            _check_step(path, state, int(entry["step"]))
         except CheckpointError as err:
             problems.append(str(err))
             warnings.warn(

@@ -38,6 +38,9 @@ class ConfigError(ValueError):
     """A configuration value, key or file is invalid; the message says how to fix it."""
 
 
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _positive(v: Any) -> bool:
     return v > 0
 
@@ -77,11 +80,12 @@ class ObjectiveConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float = _check(_positive, "> 0", default=1e-4)
+    #: at most the largest float32: the parameters are float32 (1e38 is accepted, and diverges)
+    lr: float = _check(lambda v: 0 < v <= _FLOAT32_MAX, "> 0 and <= 3.4e38", default=1e-4)
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     schedule: str = "constant"
     warmup_steps: int = _check(_non_negative, ">= 0", default=0)
-    lr_floor: float = _check(_non_negative, ">= 0", default=0.0)
+    lr_floor: float = _check(lambda v: 0 <= v <= 1, "a fraction of lr in [0, 1]", default=0.0)
     #: global gradient-norm clipping over all parameters (None: no clipping)
     clip_norm: float | None = _check(_positive, "> 0", default=None)
 
@@ -109,7 +113,7 @@ class EvalConfig:
 
 @dataclass
 class Config:
-    seed: int = _check(_non_negative, ">= 0", default=0)
+    seed: int = _check(lambda v: 0 <= v < 2**32, "in [0, 2**32) (NumPy's seed range)", default=0)
     preset: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -228,10 +232,19 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    text = path.read_text()
     try:
-        if path.suffix == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text ({err}); save it as UTF-8"
+        ) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"cannot parse config file {path}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold an object of tables at the top level (e.g. "
+            f'{{"optim": {{"lr": 0.001}}}}), got a {type(data).__name__}'
+        )
+    return data

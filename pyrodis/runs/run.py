@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import torch
 from pyrodis.data import as_source
 from pyrodis.inference.param_state import ParameterMismatch, restore_params
 from pyrodis.runs.build import build_dataset, build_model
-from pyrodis.runs.checkpoint import load_latest_checkpoint
+from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint
 from pyrodis.runs.config import Config, ConfigError
 
 CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS = (
@@ -35,16 +36,30 @@ CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS = (
 
 
 def read_log(path: Path) -> list[dict[str, float]]:
-    """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet)."""
+    """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet).
+
+    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped with a
+    warning naming the file and line: the checkpoints hold the full history, and a resumed run
+    rewrites the log from them."""
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        rows = [
-            {k: float(v) if v not in ("", None) else math.nan for k, v in row.items()}
-            for row in csv.DictReader(fh)
-        ]
-    for row in rows:
-        row["step"] = int(row["step"])
+    rows: list[dict[str, float]] = []
+    with open(path, newline="", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            try:
+                if None in row or None in row.values():
+                    raise ValueError("wrong number of fields")
+                parsed = {k: float(v) if v != "" else math.nan for k, v in row.items()}
+                parsed["step"] = int(row["step"])
+            except (KeyError, ValueError, TypeError) as err:
+                warnings.warn(
+                    f"{path}: skipping damaged line {reader.line_num} ({err}); the run's "
+                    "checkpoints hold the full history",
+                    stacklevel=2,
+                )
+                continue
+            rows.append(parsed)
     return rows
 
 
@@ -69,11 +84,45 @@ def read_config(run_dir: Path) -> tuple[Config, dict[str, Any]]:
             f"{run_dir} is not a pyrodis run (no {CONFIG_FILE}); train one with "
             "`pyrodis train --out DIR`"
         )
-    raw = json.loads(path.read_text())
     try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
         return Config.from_dict(raw["config"]), raw
-    except (KeyError, ConfigError) as err:
+    except (KeyError, TypeError, ValueError) as err:  # ValueError: JSON, UTF-8, ConfigError
         raise ConfigError(f"{path} is not a valid pyrodis run config: {err}") from err
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[dict[str, Any] | None, int]:
+    """The newest good checkpoint of the run, or ``(None, 0)`` when it has none yet (a run
+    stopped before its first checkpoint); raises when checkpoints exist but none is usable."""
+    try:
+        return load_latest_checkpoint(Path(run_dir) / CHECKPOINTS)
+    except CheckpointError:
+        if any((Path(run_dir) / CHECKPOINTS).glob("step_*.pt")):
+            raise
+        return None, 0
+
+
+def read_run_files(run_dir: Path) -> tuple[Config, dict[str, Any], dict[str, Any] | None, int]:
+    """``(config, record, state, step)`` of a run: its config (``record`` is the config.json
+    record with versions and history) and newest good checkpoint.
+
+    A missing or damaged ``config.json`` is recovered from the record every checkpoint holds,
+    with a warning naming the file; without one the error says what is wrong.
+    """
+    state, step = latest_checkpoint(run_dir)
+    try:
+        config, record = read_config(run_dir)
+    except (FileNotFoundError, ConfigError) as err:
+        saved = (state or {}).get("run")
+        if not saved:
+            raise
+        warnings.warn(
+            f"{err}; using the config stored in checkpoint step {step} instead (a resumed run "
+            f"rewrites {CONFIG_FILE})",
+            stacklevel=2,
+        )
+        return Config.from_dict(saved["config"]), dict(saved), state, step
+    return config, record, state, step
 
 
 @dataclass
@@ -109,17 +158,34 @@ def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> No
     restore_params(vae.model, vae.guide, args, params)
 
 
+def _read_metrics(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError as err:
+        warnings.warn(
+            f"{path} is damaged ({err}); ignoring it (run `pyrodis evaluate` again)", stacklevel=3
+        )
+        return None
+
+
 def load_run(path: str | Path) -> Run:
     """Load the newest good checkpoint of the run at ``path`` into a fresh VAE.
 
     The dataset is the independent grid (evaluation data) even if training used correlated
-    factors. Other models' parameters in Pyro's param store are left alone.
+    factors. The history is the checkpoint's (consistent with its weights, also while the run is
+    being trained). Other models' parameters in Pyro's param store are left alone.
     """
     path = Path(path)
-    config, _ = read_config(path)
+    config, _, state, step = read_run_files(path)
+    if state is None:
+        raise CheckpointError(
+            f"{path} has no checkpoint yet (training stopped before the first one); continue it "
+            f"from step 0 with `pyrodis train --resume {path}`"
+        )
     dataset = build_dataset(config, training=False)
     vae = build_model(config, dataset)
-    state, step = load_latest_checkpoint(path / CHECKPOINTS)
     try:
         restore_model(vae, dataset, state["params"])
     except ParameterMismatch as err:
@@ -127,6 +193,6 @@ def load_run(path: str | Path) -> Run:
             f"checkpoint of {path} does not fit the model its config builds: {err}"
         ) from None
     vae.eval()
-    metrics_path = path / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
-    return Run(path, config, vae, dataset, read_log(path / LOG_FILE), metrics, step)
+    history = state.get("history") or read_log(path / LOG_FILE)
+    history = [r for r in history if r["step"] <= step]
+    return Run(path, config, vae, dataset, history, _read_metrics(path / METRICS_FILE), step)

@@ -19,17 +19,33 @@ import pyro
 import torch
 
 from pyrodis.inference import Trainer
+from pyrodis.inference.param_state import ParameterMismatch
+from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
-from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
+from pyrodis.runs.checkpoint import remove_stale_temporaries
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run import (
     CHECKPOINTS,
     CONFIG_FILE,
     LOG_FILE,
     Run,
-    read_config,
     read_log,
+    read_run_files,
     write_log,
+)
+from pyrodis.runs.rundir import (
+    check_fresh_out,
+    is_run,
+    make_run_dir,
+    refuse_if_locked,
+    remove_half_made,
+    run_lock,
+)
+from pyrodis.runs.safeguards import (
+    RunCheckpoints,
+    check_finite_parameters,
+    describe_divergence,
+    diverged,
 )
 from pyrodis.version import __version__
 
@@ -52,30 +68,34 @@ class _Parts:
     vae: Any
 
 
-def _plan(out: Path, config: Config | None, resume: bool, steps: int | None) -> _Plan:
-    history: list[dict[str, Any]] = []
-    state, step = None, 0
+def _check_out(out: Path, config: Config | None, resume: bool) -> None:
+    """Refuse a bad output directory or run before anything is created or written."""
+    refuse_if_locked(out)  # a run being trained is refused first, naming the process
     if resume:
         if config is not None:
             raise ConfigError("a resumed run keeps its own config; pass only steps=")
-        config, raw = read_config(out)
-        history = raw.get("history", [])
-        try:
-            state, step = load_latest_checkpoint(out / CHECKPOINTS)
-        except CheckpointError as err:
-            if (out / CHECKPOINTS).exists() and any((out / CHECKPOINTS).iterdir()):
-                raise
-            del err  # a run that stopped before its first checkpoint starts again from step 0
-        if steps is not None and steps < step:
-            raise ConfigError(f"{out} is already at step {step}; pass --steps of at least that")
+        if not is_run(out):
+            raise FileNotFoundError(
+                f"{out} is not a pyrodis run (no {CONFIG_FILE}, no checkpoints); start one with "
+                f"`pyrodis train --out {out}`"
+            )
     else:
         if config is None:
             raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
-        if (out / CONFIG_FILE).exists():
-            raise FileExistsError(
-                f"{out} already holds a run; continue it with resume=True (--resume {out}) "
-                "or choose another output directory"
-            )
+        check_fresh_out(out)
+
+
+def _plan(out: Path, config: Config | None, resume: bool, steps: int | None) -> _Plan:
+    """What to train and from where (called under the run's lock)."""
+    history: list[dict[str, Any]] = []
+    state, step = None, 0
+    if resume:
+        config, record, state, step = read_run_files(out)
+        history = list(record.get("history", []))
+        if steps is not None and steps < step:
+            raise ConfigError(f"{out} is already at step {step}; pass --steps of at least that")
+    else:
+        check_fresh_out(out)  # again: another process may have made a run here meanwhile
     if steps is not None:
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
@@ -89,20 +109,29 @@ def _build(config: Config) -> _Parts:
     schedule = build_schedule(config)
     pyro.set_rng_seed(config.seed)
     train_data = build_dataset(config, training=True)
+    if config.train.batch_size > len(train_data):
+        raise ConfigError(
+            f"train.batch_size={config.train.batch_size} is larger than the dataset "
+            f"({len(train_data)} images); use a batch_size of at most {len(train_data)}"
+        )
     return _Parts(elbo, schedule, train_data, build_model(config, train_data))
 
 
-def _write_config(out: Path, config: Config, history: list[dict[str, Any]]) -> None:
-    record = {
+def _record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """What config.json holds (and every checkpoint, under ``"run"``)."""
+    return {
         "config": config.to_dict(),
         "versions": {
             "pyrodis": __version__,
-            "pyro": pyro.__version__,
-            "torch": torch.__version__,
+            "pyro": str(pyro.__version__),
+            "torch": str(torch.__version__),
             "python": platform.python_version(),
         },
         "history": history,
     }
+
+
+def _write_config(out: Path, record: dict[str, Any]) -> None:
     tmp = out / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(out / CONFIG_FILE)
@@ -143,16 +172,20 @@ def _trainer(config: Config, parts: _Parts, progress: bool) -> Trainer:
     )
 
 
-def _train(trainer: Trainer, out: Path, config: Config, log: _CsvLog) -> None:
-    def checkpoint(t: Trainer, *_: Any) -> None:
-        save_checkpoint(
-            out / CHECKPOINTS, t.step, t.state_dict(), keep=config.train.keep_checkpoints
-        )
-
-    trainer.callbacks.append((config.train.checkpoint_every, checkpoint))
-    trainer.run(config.train.steps, on_log=log.append, on_interrupt=checkpoint)
-    if trainer.step % config.train.checkpoint_every != 0 or trainer.step == 0:
-        checkpoint(trainer)
+def _train(
+    trainer: Trainer, out: Path, config: Config, log: _CsvLog, saver: RunCheckpoints
+) -> None:
+    trainer.callbacks += [(1, check_finite_parameters), (config.train.checkpoint_every, saver)]
+    try:
+        trainer.run(config.train.steps, on_log=log.append, on_interrupt=saver)
+    except LatentSiteError as err:
+        raise ConfigError(f"objective: {err}") from None
+    except (FloatingPointError, ValueError) as err:
+        what = describe_divergence(err, trainer.step)
+        if what is None:
+            raise
+        raise diverged(out, what, trainer.step, saver.last) from None
+    saver(trainer)  # the final step (a no-op when a periodic checkpoint just saved it)
 
 
 def train_run(
@@ -171,25 +204,61 @@ def train_run(
     again from step 0. Ctrl-C or SIGTERM finishes the step in flight, saves a checkpoint and
     raises :class:`~pyrodis.inference.TrainingInterrupted`.
 
+    One process trains a run at a time (:func:`~pyrodis.runs.rundir.run_lock`; another gets
+    :class:`~pyrodis.runs.rundir.RunLocked` naming the holder's pid). ``out`` must be new, empty
+    or, with ``resume``, a run. A loss or parameter that goes non-finite stops training with
+    :class:`~pyrodis.runs.safeguards.TrainingDiverged`; no non-finite checkpoint is written. A
+    fresh run that fails before its first checkpoint leaves nothing behind.
+
     A decaying learning-rate schedule (``cosine``) is timed by the run's total: resuming to the
     same total reproduces the uninterrupted run exactly; extending the total re-times the rest of
     the decay (from the resumed step on, as if the run had been planned that long).
     """
     out = Path(out)
-    plan = _plan(out, config, resume, steps)
+    _check_out(out, config, resume)
+    created = make_run_dir(out)
+    with run_lock(out):
+        saver = None
+        try:
+            plan = _plan(out, config, resume, steps)
+            saver = _start(out, plan, resume)
+            return _run(out, plan, saver, progress)
+        except BaseException:
+            if not resume and (saver is None or not saver.written):
+                remove_half_made(out, created)
+            raise
+
+
+def _start(out: Path, plan: _Plan, resume: bool) -> RunCheckpoints:
+    remove_stale_temporaries(out / CHECKPOINTS)
+    plan.history.append(
+        {
+            "action": "resume" if resume else "train",
+            "steps": plan.config.train.steps,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
+    record = _record(plan.config, plan.history)
+    last = plan.step if plan.state is not None else None
+    return RunCheckpoints(out / CHECKPOINTS, plan.config.train.keep_checkpoints, record, last)
+
+
+def _run(out: Path, plan: _Plan, saver: RunCheckpoints, progress: bool) -> Run:
     parts = _build(plan.config)
-    out.mkdir(parents=True, exist_ok=True)
-    action = "resume" if resume else "train"
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-    plan.history.append({"action": action, "steps": plan.config.train.steps, "time": stamp})
-    _write_config(out, plan.config, plan.history)
     trainer = _trainer(plan.config, parts, progress)
     rows: list[dict[str, float]] = []
     if plan.state is not None:
-        trainer.load_state_dict(plan.state)
-        rows = [r for r in read_log(out / LOG_FILE) if r["step"] <= plan.step]
+        try:
+            trainer.load_state_dict(plan.state)
+        except ParameterMismatch as err:
+            raise ConfigError(
+                f"the checkpoint of {out} does not fit the model its config builds: {err}"
+            ) from None
+        read_log(out / LOG_FILE)  # warns about damaged rows: the log is rewritten below
+        rows = [r for r in plan.state["history"] if r["step"] <= plan.step]
+    _write_config(out, saver.record)
     log = _CsvLog(out / LOG_FILE, rows)
-    _train(trainer, out, plan.config, log)
+    _train(trainer, out, plan.config, log, saver)
     parts.vae.eval()
     eval_data = build_dataset(plan.config, training=False)
     return Run(out, plan.config, parts.vae, eval_data, log.rows, None, trainer.step)

@@ -1,0 +1,93 @@
+"""What keeps a run's checkpoints trustworthy while it trains (``docs/runs.rst``).
+
+:class:`RunCheckpoints` writes the periodic and the interrupt checkpoints: each holds the run's
+config record (so a damaged ``config.json`` can be recovered), is checked finite before it is
+written, and is written at most once per step (an interrupt right after a periodic checkpoint
+does not rewrite it). :func:`check_finite_parameters` runs after every step; a divergence becomes
+one :class:`TrainingDiverged` error that says where, what went non-finite, which checkpoint is
+the last good one and what to try.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pyrodis.runs.checkpoint import non_finite_entries, save_checkpoint
+
+__all__ = ["RunCheckpoints", "TrainingDiverged", "check_finite_parameters", "diverged"]
+
+_ADVICE = (
+    "try a new run with a lower optim.lr (e.g. a tenth), gradient clipping "
+    "(--set optim.clip_norm=1.0) or a warm-up (--set optim.schedule='warmup' "
+    "--set optim.warmup_steps=500)"
+)
+_PYRO_INVALID = re.compile(r"Expected parameter (\w+) .*?of distribution (\w+)", re.S)
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced non-finite values; the run keeps its last good checkpoint."""
+
+    def __init__(self, message: str, step: int, last_good: int | None) -> None:
+        super().__init__(message)
+        self.step, self.last_good = step, last_good
+
+
+def check_finite_parameters(trainer: Any, terms: dict[str, float]) -> None:
+    """A trainer callback: raise FloatingPointError when a parameter went non-finite."""
+    bad = [n for n, p in trainer.params().items() if not bool(torch.isfinite(p).all())]
+    if bad:
+        raise FloatingPointError(
+            f"parameters became non-finite at step {trainer.step} (non-finite: "
+            f"{', '.join(bad[:5])}{', ...' if len(bad) > 5 else ''})"
+        )
+
+
+def describe_divergence(err: BaseException, step: int) -> str | None:
+    """What went non-finite, for the trainer's FloatingPointError or a torch.distributions
+    validation error about invalid (NaN/inf) parameters; None for any other error."""
+    text = str(err)
+    if isinstance(err, FloatingPointError):
+        return text.split("; lower the learning rate")[0]
+    found = _PYRO_INVALID.search(text) if "invalid values" in text else None
+    if isinstance(err, ValueError) and found:
+        param, dist = found.groups()
+        return f"the {dist} {param} of the model or guide became non-finite at step {step}"
+    return None
+
+
+def diverged(out: Path, what: str, step: int, last_good: int | None) -> TrainingDiverged:
+    """The one error a diverged run stops with."""
+    if last_good is None:
+        kept = "No checkpoint had been written yet, so nothing was kept"
+    else:
+        kept = (
+            f"The last good checkpoint, step {last_good} in {out / 'checkpoints'}, is kept: "
+            "evaluate, report and --resume use it (resuming the same config diverges again)"
+        )
+    return TrainingDiverged(f"training diverged: {what}. {kept}; {_ADVICE}", step, last_good)
+
+
+class RunCheckpoints:
+    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
+    written by this process (None before the first)."""
+
+    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
+        self.directory, self.keep, self.record = directory, keep, record
+        self.last, self.written = last, False
+
+    def __call__(self, trainer: Any, *_: Any) -> None:
+        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
+            return
+        state = trainer.state_dict()
+        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
+        if bad:
+            raise FloatingPointError(
+                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
+            )
+        state["run"] = self.record
+        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
+        self.last, self.written = trainer.step, True
