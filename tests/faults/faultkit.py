@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+
+from pyrodis.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,6 +32,8 @@ TINY = [
     "train.checkpoint_every=10",
     "--set",
     "train.keep_checkpoints=2",
+    "--set",
+    "eval.num_points=256",
     "--no-progress",
 ]
 
@@ -88,3 +93,14 @@ def log_rows(run: Path) -> list[dict[str, str]]:
     """log.csv without the wall-clock column."""
     with open(run / "log.csv", newline="") as fh:
         return [{k: v for k, v in r.items() if k != "images_per_s"} for r in csv.DictReader(fh)]
+
+
+def resume_here(run: Path, steps: int) -> None:
+    """``pyrodis train --resume`` in this process, single-threaded like the subprocesses (the
+    same arithmetic bit for bit, without another interpreter's start-up)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["train", "--resume", str(run), "--steps", str(steps), "--no-progress"]) == 0
+    finally:
+        torch.set_num_threads(threads)

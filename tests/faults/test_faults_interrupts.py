@@ -14,7 +14,16 @@ import time
 
 import pytest
 import torch
-from faultkit import TINY, finish, interrupt, log_rows, logged_step, spawn, wait_for_step
+from faultkit import (
+    TINY,
+    finish,
+    interrupt,
+    log_rows,
+    logged_step,
+    resume_here,
+    spawn,
+    wait_for_step,
+)
 
 from pyrodis.cli import main
 
@@ -43,7 +52,8 @@ def test_sigint_and_sigterm_at_three_random_points_then_resume_is_exact(referenc
     run = tmp_path / "run"
     proc = spawn("train", *TINY, "--steps", str(STEPS), "--out", str(run))
     stopped = 0
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+    signals = [signal.SIGINT, signal.SIGTERM, signal.SIGINT]
+    for i, sig in enumerate(signals):
         target = stopped + rng.randint(2, 8)
         wait_for_step(proc, run, target)
         code, err = interrupt(proc, sig)
@@ -57,9 +67,9 @@ def test_sigint_and_sigterm_at_three_random_points_then_resume_is_exact(referenc
             run / "checkpoints" / f"step_{stopped:08d}.pt", weights_only=True, map_location="cpu"
         )
         assert state["step"] == stopped and len(state["history"]) == stopped
-        proc = spawn("train", "--resume", str(run), "--steps", str(STEPS), "--no-progress")
-    code, err = finish(proc)
-    assert code == 0, err
+        if i < len(signals) - 1:
+            proc = spawn("train", "--resume", str(run), "--steps", str(STEPS), "--no-progress")
+    resume_here(run, STEPS)
     assert log_rows(run) == reference_log(reference)
     history = json.loads((run / "config.json").read_text())["history"]
     assert [h["action"] for h in history] == ["train", "resume", "resume", "resume"]
@@ -82,12 +92,7 @@ def test_kill_9_during_a_checkpoint_write_then_resume_is_exact(reference, tmp_pa
     for entry in manifest["checkpoints"]:  # every listed checkpoint is whole and verified
         data = (checkpoints / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the subprocesses: the same arithmetic, bit for bit
-    try:  # resumed in this process (the real CLI without another interpreter's start-up)
-        assert main(["train", "--resume", str(run), "--steps", str(STEPS), "--no-progress"]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    resume_here(run, STEPS)
     assert not [p.name for p in checkpoints.iterdir() if p.name.startswith(".")]  # temporaries
     assert log_rows(run) == reference_log(reference)
     print(f"killed {'during' if caught else 'outside'} a checkpoint write")
