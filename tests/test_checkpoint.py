@@ -1,10 +1,18 @@
 import json
+import math
+import os
 import pickle
 
 import pytest
 import torch
 
-from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
+from pyrodis.runs.checkpoint import (
+    CheckpointError,
+    load_latest_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from pyrodis.runs.rundir import RunLocked, refuse_if_locked, run_lock
 
 
 def test_round_trip_and_pruning(tmp_path):
@@ -58,3 +66,63 @@ def test_hash_mismatch_and_no_checkpoint(tmp_path):
         pytest.raises(CheckpointError, match="no usable"),
     ):
         load_latest_checkpoint(tmp_path)
+
+
+def test_a_non_finite_state_is_never_saved(tmp_path):
+    save_checkpoint(tmp_path, 1, {"params": {"w": torch.ones(2)}})
+    with pytest.raises(CheckpointError, match=r"refusing to save step 2: non-finite values in"):
+        save_checkpoint(tmp_path, 2, {"params": {"w": torch.tensor([1.0, float("inf")])}})
+    state, step = load_latest_checkpoint(tmp_path)
+    assert step == 1 and not list(tmp_path.glob("*00002*"))
+    # logged rows may hold NaN (a term absent at some steps): they are not model state
+    save_checkpoint(tmp_path, 3, {"params": {"w": torch.ones(2)}, "history": [{"tc": math.nan}]})
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty"])
+def test_a_lost_manifest_falls_back_to_the_files(tmp_path, damage):
+    for step in (1, 2):
+        save_checkpoint(tmp_path, step, {"step": step, "w": torch.full((2,), float(step))})
+    manifest = tmp_path / "latest.json"
+    manifest.unlink() if damage == "missing" else manifest.write_text("")
+    with pytest.warns(UserWarning, match="falling back to the step_"):
+        state, step = load_latest_checkpoint(tmp_path)
+    assert step == 2 and state["w"].tolist() == [2.0, 2.0]
+
+
+def test_a_manifest_step_that_disagrees_with_the_file_is_refused(tmp_path):
+    save_checkpoint(tmp_path, 1, {"step": 1})
+    save_checkpoint(tmp_path, 2, {"step": 2})
+    manifest = json.loads((tmp_path / "latest.json").read_text())
+    manifest["checkpoints"][-1]["step"] = 7
+    (tmp_path / "latest.json").write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match="holds step 2 but latest.json lists it as step 7"):
+        _, step = load_latest_checkpoint(tmp_path)
+    assert step == 1
+
+
+def test_a_crash_mid_write_keeps_the_previous_manifest(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path, 1, {"w": torch.ones(2)})
+    before = (tmp_path / "latest.json").read_text()
+
+    def crash(*args):
+        raise OSError("disk vanished")
+
+    monkeypatch.setattr("pyrodis.runs.checkpoint.os.replace", crash)
+    with pytest.raises(OSError, match="disk vanished"):
+        save_checkpoint(tmp_path, 2, {"w": torch.zeros(2)})
+    monkeypatch.undo()
+    assert (tmp_path / "latest.json").read_text() == before
+    assert load_latest_checkpoint(tmp_path)[1] == 1
+    remove_stale_temporaries(tmp_path)  # what the next writer does under the run's lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "step_00000001.pt"]
+
+
+def test_the_run_lock_names_its_holder_and_a_dead_holder_is_taken_over(tmp_path):
+    with run_lock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+        with pytest.raises(RunLocked, match=f"is being trained by pid {os.getpid()}"):
+            refuse_if_locked(tmp_path)
+    (tmp_path / ".lock").write_text("999999999")  # a lock file left by a process now dead
+    refuse_if_locked(tmp_path)
+    with run_lock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())

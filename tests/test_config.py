@@ -24,6 +24,10 @@ def test_defaults_round_trip_through_json():
         ({"optim": {"betas": [0.9]}}, "two numbers"),
         ({"optim": {"lr": float("nan")}}, "finite"),
         ({"data": "dsprites"}, "must be a table"),
+        ({"seed": 10**23}, r"seed must be in \[0, 2\*\*32\)"),
+        ({"seed": -1}, r"seed must be in \[0, 2\*\*32\)"),
+        ({"optim": {"lr": 1e308}}, r"optim.lr must be > 0 and <= 3.4e38"),
+        ({"optim": {"lr_floor": 5}}, r"optim.lr_floor must be a fraction of lr in \[0, 1\]"),
     ],
 )
 def test_invalid_values_are_rejected_with_the_key_named(bad, message):
@@ -69,3 +73,13 @@ def test_presets_carry_the_paper_settings():
     assert cpu.train.steps < paper.train.steps and cpu.objective == paper.objective
     with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("beta_tcvae")
+
+
+def test_config_files_that_are_not_a_table_or_not_utf8_are_refused(tmp_path):
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="must hold an object of tables at the top level"):
+        read_config_file(tmp_path / "list.json")
+    (tmp_path / "latin1.toml").write_bytes(b'seed = "\xe9"')
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        read_config_file(tmp_path / "latin1.toml")
+    assert Config.from_dict({"seed": 2**32 - 1, "optim": {"lr": 1e38}}).optim.lr == 1e38
