@@ -185,7 +185,11 @@ def test_listing_commands_and_help(capsys):
         assert "usage: pyrodis " + command in capsys.readouterr().out
 
 
-def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, capsys):
+def test_a_second_interrupt_mid_step_saves_nothing_and_resume_continues(
+    tmp_path, monkeypatch, capsys
+):
+    """A KeyboardInterrupt inside a step (a second Ctrl-C) stops at once: the half-applied step
+    is never saved, and --resume continues from the last checkpoint."""
     from pyrodis.inference.trainer import Trainer
 
     original = Trainer.train_step
@@ -193,6 +197,7 @@ def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, 
     def flaky(self, x, idx):
         if self.step == 2 and not getattr(flaky, "done", False):
             flaky.done = True
+            original(self, x, idx)  # the parameters move, the step counter does not
             raise KeyboardInterrupt
         return original(self, x, idx)
 
@@ -200,8 +205,15 @@ def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, 
     run = tmp_path / "run"
     base = ["train", "--preset", "factor-vae", *TINY]
     assert main([*base, "--steps", "5", "--out", str(run)]) == 130
-    assert "Continue with: pyrodis train --resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "second interrupt" in err and "Continue with: pyrodis train --resume" in err
+    manifest = json.loads((run / "checkpoints" / "latest.json").read_text())
+    assert [e["step"] for e in manifest["checkpoints"]][-1] == 2  # the periodic one, untouched
     state = torch.load(run / "checkpoints" / "step_00000002.pt", weights_only=True)
     assert state["step"] == 2 and state["elbo"]
     assert main(["train", "--resume", str(run), "--steps", "5", "--no-progress"]) == 0
     assert [r["step"] for r in read_log(run)] == ["1", "2", "3", "4", "5"]
+    monkeypatch.undo()
+    assert main([*base, "--steps", "5", "--out", str(tmp_path / "straight")]) == 0
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "images_per_s"} for r in rows]  # noqa: E731
+    assert drop(read_log(run)) == drop(read_log(tmp_path / "straight"))

@@ -196,12 +196,11 @@ class Trainer:
 
         SIGINT/SIGTERM during a step let the step finish; ``on_interrupt(trainer)`` then runs on
         the consistent state (e.g. to save a checkpoint) and :class:`TrainingInterrupted` is
-        raised. A second signal that stops a step half-way raises ``KeyboardInterrupt`` without
-        calling ``on_interrupt`` (that state must not be saved)."""
+        raised. A second signal stopping a step half-way raises KeyboardInterrupt, unsaved."""
         if steps < self.step:
             raise ValueError(f"steps={steps} is below the current step {self.step}")
         bar = ProgressBar(steps, self.step) if self.progress else None
-        consistent = True  # False while a step is half-applied (a second signal can land there)
+        consistent = True  # False while a step is half-applied
         try:
             with deferred_interrupts() as signal_state:
                 while self.step < steps:
@@ -221,7 +220,7 @@ class Trainer:
                     if signal_state.requested is not None:
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
-            if not consistent:  # a second signal stopped a step half-way: nothing to save
+            if not consistent:  # a second signal stopped a step half-way: never save that
                 raise
             if on_interrupt is not None:
                 on_interrupt(self)

@@ -33,7 +33,10 @@ __all__ = sorted(_HOMES)
 
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
-        raise AttributeError(f"module 'pyrodis.runs' has no attribute {name!r}")
+        try:  # a submodule, e.g. pyrodis.runs.train after `import pyrodis.runs`
+            return importlib.import_module(f"pyrodis.runs.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'pyrodis.runs' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(f"pyrodis.runs.{_HOMES[name]}"), name)
     globals()[name] = value
     return value
