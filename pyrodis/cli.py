@@ -166,12 +166,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    except KeyboardInterrupt:  # a second Ctrl-C stopped a step half-way: nothing was saved
-        print(
-            f"\nstopped at once (second interrupt) without saving; {out} keeps its last "
-            f"checkpoint. Continue with: pyrodis train --resume {out}",
-            file=sys.stderr,
+    except KeyboardInterrupt:  # a second Ctrl-C mid-step, or one before training started
+        kept = (
+            f"{out} keeps its last checkpoint. Continue with: pyrodis train --resume {out}"
+            if (Path(out) / "config.json").exists()
+            else "nothing was written"
         )
+        print(f"\nstopped at once (second interrupt) without saving; {kept}", file=sys.stderr)
         return 130
     last = run.history[-1] if run.history else {}
     shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("step", "lr"))

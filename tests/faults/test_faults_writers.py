@@ -118,3 +118,14 @@ def test_divergence_keeps_the_last_good_checkpoint_for_resume(tmp_path, capsys, 
     assert load_run(run).step == 10
     assert main(["train", "--resume", str(run), "--steps", "11", "--no-progress"]) == 0
     assert [r["step"] for r in log_rows(run)][-2:] == ["10", "11"]
+
+
+def test_a_pyro_validation_error_about_nan_parameters_reads_as_divergence():
+    from pyrodis.runs.safeguards import describe_divergence
+
+    with pytest.raises(ValueError) as info:
+        torch.distributions.Normal(torch.tensor([float("nan")]), 1.0, validate_args=True)
+    assert describe_divergence(info.value, 7) == (
+        "the Normal loc of the model or guide became non-finite at step 7"
+    )
+    assert describe_divergence(ValueError("an unrelated bug"), 7) is None
