@@ -27,7 +27,7 @@ from faultkit import (
 
 from pyrodis.cli import main
 
-STEPS = 36
+STEPS = 30
 
 
 @pytest.fixture(scope="module")
