@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pyro.infer
+import torch
 
 from pyrodis.data import CorrelatedFactors, PairedFactors, get_dataset
+from pyrodis.devices import resolve_device
 from pyrodis.inference.schedules import Schedule, make_schedule
 from pyrodis.models import VAE, PairVAE
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.objectives import build_objective
 
-__all__ = ["build_dataset", "build_elbo", "build_model", "build_schedule"]
+__all__ = ["build_dataset", "build_device", "build_elbo", "build_model", "build_schedule"]
 
 
 def build_elbo(config: Config) -> pyro.infer.ELBO:
@@ -61,6 +63,14 @@ def build_dataset(config: Config, training: bool = True) -> Any:
     return dataset
 
 
+def build_device(config: Config, device: str | None = None) -> torch.device:
+    """The device of the run (``device`` overrides ``config.train.device``)."""
+    try:
+        return resolve_device(device or config.train.device)
+    except ValueError as err:
+        raise ConfigError(f"train.device: {err}") from err
+
+
 def build_model(config: Config, dataset: Any) -> Any:
     """The VAE for ``dataset`` (its image shape and size N); a :class:`PairVAE` when the
     config asks for weak supervision (``model.aggregation``)."""
@@ -70,6 +80,7 @@ def build_model(config: Config, dataset: Any) -> Any:
         likelihood=config.model.likelihood,
         architecture=config.model.architecture,
         num_data=len(dataset),
+        precision=config.train.precision,
     )
     try:
         if config.model.aggregation is not None:

@@ -7,7 +7,8 @@ A config has a top-level ``seed`` and ``preset`` and six tables::
     [model]      latent_dim, architecture, likelihood, aggregation
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
-    [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints
+    [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints, device,
+                 precision
     [eval]       metrics, repeats, options (per-metric protocol overrides), num_points
 
 Unknown tables or keys and values of the wrong type or range are rejected with a message that
@@ -100,6 +101,10 @@ class TrainConfig:
     log_every: int = _check(_positive, "> 0", default=100)
     checkpoint_every: int = _check(_positive, "> 0", default=5_000)
     keep_checkpoints: int = _check(_positive, "> 0", default=3)
+    #: "auto" (an accelerator when there is one) | "cpu" | "cuda" | "cuda:N" | "mps"
+    device: str = "auto"
+    #: "32" or "bf16" (networks in bfloat16; ELBO terms and TC estimators stay float32)
+    precision: str = _check(lambda v: v in ("32", "bf16"), '"32" or "bf16"', default="32")
 
 
 @dataclass

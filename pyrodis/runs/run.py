@@ -22,7 +22,7 @@ import torch
 
 from pyrodis.data import as_source
 from pyrodis.inference.param_state import ParameterMismatch, restore_params
-from pyrodis.runs.build import build_dataset, build_model
+from pyrodis.runs.build import build_dataset, build_device, build_model
 from pyrodis.runs.checkpoint import load_latest_checkpoint
 from pyrodis.runs.config import Config, ConfigError
 
@@ -105,7 +105,8 @@ def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> No
     """Copy saved parameters into ``vae`` (the one restore path; see
     :func:`pyrodis.inference.param_state.restore_params`)."""
     idx = as_source(dataset).select(2)
-    args = (as_source(dataset).observations(idx), torch.from_numpy(idx))
+    device = next(vae.parameters()).device
+    args = (as_source(dataset).observations(idx).to(device), torch.from_numpy(idx).to(device))
     model, guide = single_image_pair(vae)
     restore_params(model, guide, args, params)
 
@@ -115,8 +116,9 @@ def single_image_pair(vae: Any) -> tuple[Any, Any]:
     return getattr(vae, "model_single", vae.model), getattr(vae, "guide_single", vae.guide)
 
 
-def load_run(path: str | Path) -> Run:
-    """Load the newest good checkpoint of the run at ``path`` into a fresh VAE.
+def load_run(path: str | Path, device: str | None = "cpu") -> Run:
+    """Load the newest good checkpoint of the run at ``path`` into a fresh VAE on ``device``
+    (``"cpu"`` by default, whatever device trained it; ``None``: the run's own setting).
 
     The dataset is the independent grid (evaluation data) even if training used correlated
     factors. Other models' parameters in Pyro's param store are left alone.
@@ -124,7 +126,7 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     config, _ = read_config(path)
     dataset = build_dataset(config, training=False)
-    vae = build_model(config, dataset)
+    vae = build_model(config, dataset).to(build_device(config, device))
     state, step = load_latest_checkpoint(path / CHECKPOINTS)
     try:
         restore_model(vae, dataset, state["params"])

@@ -19,7 +19,13 @@ import pyro
 import torch
 
 from pyrodis.inference import Trainer
-from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
+from pyrodis.runs.build import (
+    build_dataset,
+    build_device,
+    build_elbo,
+    build_model,
+    build_schedule,
+)
 from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run import (
@@ -83,13 +89,14 @@ def _plan(out: Path, config: Config | None, resume: bool, steps: int | None) -> 
     return _Plan(config, history, state, step)
 
 
-def _build(config: Config) -> _Parts:
+def _build(config: Config, device: str | None = None) -> _Parts:
     """Everything the run needs; the global generators are seeded here, once per run."""
     elbo = build_elbo(config)
     schedule = build_schedule(config)
     pyro.set_rng_seed(config.seed)
     train_data = build_dataset(config, training=True)
-    return _Parts(elbo, schedule, train_data, build_model(config, train_data))
+    vae = build_model(config, train_data).to(build_device(config, device))
+    return _Parts(elbo, schedule, train_data, vae)
 
 
 def _write_config(out: Path, config: Config, history: list[dict[str, Any]]) -> None:
@@ -140,6 +147,7 @@ def _trainer(config: Config, parts: _Parts, progress: bool) -> Trainer:
         seed=config.seed,
         log_every=config.train.log_every,
         progress=progress,
+        device=next(parts.vae.parameters()).device,
     )
 
 
@@ -162,6 +170,7 @@ def train_run(
     resume: bool = False,
     steps: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> Run:
     """Train ``config`` into the run directory ``out``, or continue the run there (``resume``).
 
@@ -174,10 +183,12 @@ def train_run(
     A decaying learning-rate schedule (``cosine``) is timed by the run's total: resuming to the
     same total reproduces the uninterrupted run exactly; extending the total re-times the rest of
     the decay (from the resumed step on, as if the run had been planned that long).
+    ``device`` overrides ``config.train.device`` (e.g. to resume a GPU run on a CPU: the
+    checkpoint loads on any device).
     """
     out = Path(out)
     plan = _plan(out, config, resume, steps)
-    parts = _build(plan.config)
+    parts = _build(plan.config, device)
     out.mkdir(parents=True, exist_ok=True)
     action = "resume" if resume else "train"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
