@@ -1,11 +1,11 @@
 """Named presets: each disentangling objective with its paper's settings and a CPU schedule.
 
 A preset is a partial config (see :mod:`pyrodis.config`). The ``paper`` schedule reproduces the
-published setting (Locatello et al. 2019's common setting: batch 64, 10 latents, Bernoulli
-decoder, Adam lr 1e-4, 300,000 steps, their conv encoder/decoder) with each objective's published
-hyperparameters (``shared/REFERENCE.md`` §2). The ``cpu`` schedule keeps the objective's
-hyperparameters and network but trains for minutes on two CPU cores: a larger learning rate with
-warm-up and cosine decay, fewer steps and a lighter evaluation.
+published setting (Locatello et al. 2019's common setting: batch 64, 10 latents, Bernoulli decoder,
+Adam lr 1e-4, 300,000 steps, their conv encoder/decoder) with each objective's published
+hyperparameters (``docs/objectives.rst``, ``docs/runs.rst``). The ``cpu`` schedule keeps the
+objective's hyperparameters and network but trains for minutes on two CPU cores: a larger learning
+rate with warm-up and cosine decay, fewer steps and a lighter evaluation.
 """
 
 from __future__ import annotations

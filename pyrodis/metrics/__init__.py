@@ -2,7 +2,8 @@
 
 Array-level functions take codes (n, d) and factor classes (n, K); protocol functions take a
 representation function and a ground-truth dataset and sample their own points from ``seed``
-exactly as the reference protocols do (REFERENCE §3, Locatello et al. 2019 defaults).
+exactly as the reference protocols do (Locatello et al. 2019 defaults; protocols:
+``docs/metrics.rst``).
 """
 
 from .beta_vae import beta_vae_points, beta_vae_score
