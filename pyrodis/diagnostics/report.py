@@ -16,7 +16,7 @@ import torch
 
 from . import report_html as H
 from .aggregate import AggregatePosterior
-from .decomposition import DEFAULT_REFERENCE_SIZE
+from .decomposition import DEFAULT_REF_SIZE
 from .mutual_info import match_latents
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
 from .sources import load_observations
@@ -228,7 +228,7 @@ def write_report(
     *,
     num_points: int = 10_000,
     batch_size: int = 256,
-    reference_size: int = DEFAULT_REFERENCE_SIZE,
+    reference_size: int = DEFAULT_REF_SIZE,
     seed: int = 0,
 ) -> Path:
     """Write ``report.html``, ``report.json`` and ``figures/*.png`` for a run; return the HTML path.
