@@ -7,8 +7,9 @@ particle is then ``−log_likelihood − other + latent_loss``; its gradient flo
 reparameterised guide samples (score-function sites are rejected).
 
 Units: ``loss``/``loss_and_grads``/``svi.step`` return the loss in Pyro's dataset units (summed over
-the N data points through the plate's N/B scale). ``last_terms`` reports every term per data point
-(divided by N), averaged over particles, so that the numbers match the papers' per-sample terms.
+the N data points through the plate's N/B scale, times any ``poutine.scale``). ``last_terms``
+reports every term in nats per data point (divided by N times that scale), averaged over
+particles, so that the numbers match the papers' per-sample terms whatever scale is applied.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class DisentanglingELBO(Trace_ELBO):
     Args:
         latent_sites: names of the guide's latent sites (``None``: every guide sample site in a
             data plate; see :func:`~pyrodis.inference.latent_sites.find_latent_sites`).
+        data_plate: name of the data plate (``None``: the outermost plate of the model's
+            observed site, see ``docs/contract.rst``).
         **elbo_kwargs: forwarded by keyword to :class:`pyro.infer.Trace_ELBO`
             (``num_particles``, ``retain_graph``, …).
 
@@ -61,7 +64,7 @@ class DisentanglingELBO(Trace_ELBO):
     #: smallest batch the ELBO accepts
     min_batch_size = 2
 
-    def __init__(self, latent_sites=None, **elbo_kwargs: Any):
+    def __init__(self, latent_sites=None, data_plate: str | None = None, **elbo_kwargs: Any):
         if elbo_kwargs.get("vectorize_particles"):
             raise ValueError(
                 "vectorize_particles=True is not supported: the aggregate-posterior terms need "
@@ -69,6 +72,7 @@ class DisentanglingELBO(Trace_ELBO):
             )
         super().__init__(**elbo_kwargs)
         self.latent_sites = latent_sites
+        self.data_plate = data_plate
         self.last_terms: dict[str, float] = {}
         self.num_steps = 0
         self._particle_terms: list[dict[str, float]] = []
@@ -84,10 +88,12 @@ class DisentanglingELBO(Trace_ELBO):
 
     # --- Trace_ELBO plumbing -------------------------------------------------------------------
     def _differentiable_loss_particle(self, model_trace, guide_trace):
-        parts = elbo_parts(model_trace, guide_trace, self.latent_sites, self.min_batch_size)
+        parts = elbo_parts(
+            model_trace, guide_trace, self.latent_sites, self.min_batch_size, self.data_plate
+        )
         latent_loss, terms = self._latent_loss(parts)
         loss = latent_loss - parts.log_likelihood - parts.other
-        n = float(parts.num_data)
+        n = parts.units  # dataset units -> nats per data point, whatever poutine.scale applies
         report = {
             "loss": torch_item(loss) / n,
             "recon": -torch_item(parts.log_likelihood) / n,

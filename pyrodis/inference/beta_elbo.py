@@ -37,8 +37,14 @@ class BetaELBO(DisentanglingELBO):
 
     min_batch_size = 1
 
-    def __init__(self, beta: float = 4.0, latent_sites=None, **elbo_kwargs: Any):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+    def __init__(
+        self,
+        beta: float = 4.0,
+        latent_sites=None,
+        data_plate: str | None = None,
+        **elbo_kwargs: Any,
+    ):
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         self.beta = check_hyperparameter("beta", beta)
 
     def _latent_loss(self, parts: ELBOParts) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -52,5 +58,5 @@ class BetaELBO(DisentanglingELBO):
 class VAEELBO(BetaELBO):
     """The plain VAE loss (β = 1) with its terms reported: the baseline."""
 
-    def __init__(self, latent_sites=None, **elbo_kwargs: Any):
-        super().__init__(beta=1.0, latent_sites=latent_sites, **elbo_kwargs)
+    def __init__(self, latent_sites=None, data_plate: str | None = None, **elbo_kwargs: Any):
+        super().__init__(1.0, latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)

@@ -33,7 +33,8 @@ class CapacityELBO(DisentanglingELBO):
         capacity_max: C_max in nats (≥ 0).
         anneal_steps: T, steps over which C rises from 0 to C_max (≥ 0).
         latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
-        **elbo_kwargs: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``capacity`` (C(t) used by that call).
     ``num_steps`` is saved by :meth:`state_dict`.
@@ -47,9 +48,10 @@ class CapacityELBO(DisentanglingELBO):
         capacity_max: float = 25.0,
         anneal_steps: int = 100_000,
         latent_sites=None,
+        data_plate: str | None = None,
         **elbo_kwargs: Any,
     ):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         self.gamma = check_hyperparameter("gamma", gamma)
         self.capacity_max = check_hyperparameter("capacity_max", capacity_max)
         self.anneal_steps = int(check_hyperparameter("anneal_steps", anneal_steps))
@@ -62,8 +64,7 @@ class CapacityELBO(DisentanglingELBO):
         return self.capacity_max * min(1.0, self.num_steps / self.anneal_steps)
 
     def _latent_loss(self, parts: ELBOParts) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        n = parts.num_data
         capacity = self.capacity
-        kl_per_point = parts.kl / n
-        loss = self.gamma * n * (kl_per_point - capacity).abs()
+        kl_per_point = parts.kl / parts.units
+        loss = self.gamma * parts.units * (kl_per_point - capacity).abs()
         return loss, {"capacity": torch.tensor(capacity)}

@@ -8,7 +8,7 @@ Kumar et al. (2018) penalise the covariance C of the aggregate posterior, estima
     DIP-VAE-II:  C = Cov_x[μ(x)] + E_x[diag σ²(x)]      (a diagonal MATRIX added)
 
 μ(x), σ²(x) are the guide's mean and variance, Cov the batch covariance (1/B). The penalty is per
-data point and enters the dataset-unit loss multiplied by N. Defaults: λ_d = 10·λ_od (type I),
+data point and enters the dataset-unit loss multiplied by N (times any ``poutine.scale``). Defaults: λ_d = 10·λ_od (type I),
 λ_d = λ_od (type II); sweep λ_od ∈ {1, 2, 5, 10, 20, 50}.
 
 Reference: Kumar, Sattigeri, Balakrishnan, "Variational inference of disentangled latent concepts
@@ -44,7 +44,8 @@ class DIPELBO(DisentanglingELBO):
         lambda_d: weight of the diagonal penalty (≥ 0); ``None``: 10·λ_od (I) or λ_od (II).
         kind: ``"i"`` or ``"ii"``.
         latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
-        **elbo_kwargs: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``dip_offdiag`` (Σ_{i≠j} C_ij²), ``dip_diag``
     (Σ_i (C_ii − 1)²).
@@ -56,9 +57,10 @@ class DIPELBO(DisentanglingELBO):
         lambda_d: float | None = None,
         kind: str = "i",
         latent_sites=None,
+        data_plate: str | None = None,
         **elbo_kwargs: Any,
     ):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         if kind not in ("i", "ii"):
             raise ValueError(f"kind must be 'i' or 'ii', got {kind!r}")
         self.kind = kind
@@ -73,4 +75,4 @@ class DIPELBO(DisentanglingELBO):
         offdiag = (cov**2).sum() - (diag**2).sum()
         on_diag = ((diag - 1.0) ** 2).sum()
         penalty = self.lambda_od * offdiag + self.lambda_d * on_diag
-        return parts.kl + parts.num_data * penalty, {"dip_offdiag": offdiag, "dip_diag": on_diag}
+        return parts.kl + parts.units * penalty, {"dip_offdiag": offdiag, "dip_diag": on_diag}

@@ -22,8 +22,8 @@ from pyro.poutine import Trace
 from pyrodis.inference.latent_sites import (
     LatentSite,
     LatentSiteError,
-    factorised_base,
     find_latent_sites,
+    per_point,
 )
 from pyrodis.inference.tc_estimators import pairwise_log_density
 
@@ -42,6 +42,9 @@ class ELBOParts:
         log_q: ``(B,)`` per-point ``log q(z_i|x_i)`` (unscaled, summed over latent sites).
         log_p: ``(B,)`` per-point ``log p(z_i)`` (unscaled).
         scale: per-point → dataset units (N/B times any ``poutine.scale``).
+        units: Σ over the batch of ``scale``, i.e. N times any ``poutine.scale``: a per-point
+            mean times ``units`` is in dataset units, and dataset units / ``units`` are nats per
+            data point whatever scale the user applied.
         num_data: N.
         num_pixels: number of observed values per data point (β_norm's N).
         has_other: whether any non-latent unobserved site contributed to ``other``.
@@ -54,6 +57,7 @@ class ELBOParts:
     log_q: torch.Tensor
     log_p: torch.Tensor
     scale: float | torch.Tensor
+    units: float | torch.Tensor
     num_data: int
     num_pixels: int
     has_other: bool = False
@@ -80,12 +84,12 @@ class ELBOParts:
     def pairwise_log_density(self) -> torch.Tensor:
         """``L[i, j, d] = log q(z_{i,d} | x_j)``, ``(B, B, D)``, all latent sites joined."""
         return torch.cat(
-            [pairwise_log_density(factorised_base(s.name, s.dist), s.value) for s in self.sites],
+            [pairwise_log_density(s.per_dim, s.value) for s in self.sites],
             dim=-1,
         )
 
     def to_dataset(self, per_point: torch.Tensor) -> torch.Tensor:
-        """Sum a ``(B,)`` per-point term over the batch in dataset units (× N/B)."""
+        """Sum a ``(B,)`` per-point term over the batch in dataset units (× N/B, × any scale)."""
         return (self.scale * per_point).sum()
 
 
@@ -106,17 +110,20 @@ def elbo_parts(
     guide_trace: Trace,
     latent_sites=None,
     min_batch_size: int = 2,
+    data_plate: str | None = None,
 ) -> ELBOParts:
     """Split traces (log-probs computed, subsample sites pruned, as ``Trace_ELBO._get_trace``
-    returns them) into :class:`ELBOParts`."""
+    returns them) into :class:`ELBOParts`. An autoguide's auxiliary site counts with the latent
+    site it feeds (together they are log q(z|x))."""
     _check_reparameterised(guide_trace)
-    sites = find_latent_sites(guide_trace, model_trace, latent_sites, min_batch_size)
+    sites = find_latent_sites(guide_trace, model_trace, latent_sites, min_batch_size, data_plate)
+    batch = sites[0].batch_size
     names = {s.name for s in sites}
+    guide_latent = names | {s.aux_name for s in sites if s.aux_name}
     zero = sites[0].value.new_zeros(())
     log_lik, other, kl = zero, zero, zero
-    log_q, log_p = 0.0, 0.0
-    num_pixels = 0
-    has_other = False
+    log_q, log_p = zero.expand(batch), zero.expand(batch)
+    num_pixels, has_other = 0, False
     for name, site in model_trace.nodes.items():
         if site["type"] != "sample":
             continue
@@ -125,19 +132,21 @@ def elbo_parts(
             num_pixels += math.prod(site["fn"].event_shape)
         elif name in names:
             kl = kl - site["log_prob_sum"]
-            log_p = log_p + site["unscaled_log_prob"]
+            log_p = log_p + per_point(site["unscaled_log_prob"], batch)
         else:
             other = other + site["log_prob_sum"]
             has_other = True
     for name, site in guide_trace.nodes.items():
         if site["type"] != "sample" or site["is_observed"]:
             continue
-        if name in names:
+        if name in guide_latent:
             kl = kl + site["log_prob_sum"]
-            log_q = log_q + site["unscaled_log_prob"]
+            log_q = log_q + per_point(site["unscaled_log_prob"], batch)
         else:
             other = other - site["log_prob_sum"]
             has_other = True
+    scale = sites[0].scale
+    units = (torch.as_tensor(scale, dtype=log_q.dtype) * torch.ones_like(log_q)).sum()
     return ELBOParts(
         sites=sites,
         log_likelihood=log_lik,
@@ -145,7 +154,8 @@ def elbo_parts(
         kl=kl,
         log_q=log_q,
         log_p=log_p,
-        scale=sites[0].scale,
+        scale=scale,
+        units=float(units),
         num_data=sites[0].dataset_size,
         num_pixels=num_pixels,
         has_other=has_other,

@@ -62,7 +62,8 @@ class FactorELBO(DisentanglingELBO):
             (see the module docstring).
         seed: seed of the permutations (``None``: torch's global generator).
         latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
-        **elbo_kwargs: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``tc`` (discriminator estimate), and after a
     training step ``disc_loss`` and ``disc_acc`` (accuracy on its training samples before the
@@ -80,9 +81,10 @@ class FactorELBO(DisentanglingELBO):
         product_samples: str = "halves",
         seed: int | None = None,
         latent_sites=None,
+        data_plate: str | None = None,
         **elbo_kwargs: Any,
     ):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         self.gamma = check_hyperparameter("gamma", gamma)
         self.lr = check_hyperparameter("lr", lr, allow_zero=False)
         self.betas = tuple(float(b) for b in betas)

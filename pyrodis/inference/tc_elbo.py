@@ -43,7 +43,8 @@ class TCELBO(DisentanglingELBO):
         gamma: weight of the dimension-wise KL (≥ 0).
         estimator: ``"mss"`` (minibatch stratified sampling) or ``"mws"`` (weighted).
         latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
-        **elbo_kwargs: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     Needs batches of at least 2 points drawn from a dataset whose size is the data plate's
     ``size=`` (use full batches: ``drop_last=True``).
@@ -59,9 +60,10 @@ class TCELBO(DisentanglingELBO):
         gamma: float = 1.0,
         estimator: str = "mss",
         latent_sites=None,
+        data_plate: str | None = None,
         **elbo_kwargs: Any,
     ):
-        super().__init__(latent_sites=latent_sites, **elbo_kwargs)
+        super().__init__(latent_sites=latent_sites, data_plate=data_plate, **elbo_kwargs)
         self.alpha = check_hyperparameter("alpha", alpha)
         self.beta = check_hyperparameter("beta", beta)
         self.gamma = check_hyperparameter("gamma", gamma)
