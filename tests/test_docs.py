@@ -1,5 +1,5 @@
-"""The package cites only its own docs: every ``docs/NAME.rst`` named in pyrodis exists, and no
-docstring or comment points at files a user of the package does not have."""
+"""The docs and the package agree: every ``docs/NAME.rst`` named in pyrodis exists, no docstring or
+comment points at files a user of the package does not have, and the API reference has names."""
 
 import re
 from pathlib import Path
@@ -30,3 +30,19 @@ def test_no_citation_of_files_outside_the_package():
         if re.search(r"REFERENCE|DESIGN\.md|shared/", line)
     ]
     assert not offending, "cite a docs/*.rst page instead:\n" + "\n".join(offending)
+
+
+def test_api_reference_packages_declare_their_public_names():
+    """docs/api.rst documents each package through its ``__all__``: it must exist and resolve."""
+    import importlib
+
+    packages = re.findall(
+        r"^\.\. automodule:: (\S+)", (ROOT / "docs" / "api.rst").read_text(), re.M
+    )
+    assert packages, "docs/api.rst documents no package"
+    for name in packages:
+        module = importlib.import_module(name)
+        public = getattr(module, "__all__", None)
+        assert public, f"{name} has no __all__, so docs/api.rst would document none of its API"
+        missing = [item for item in public if not hasattr(module, item)]
+        assert not missing, f"{name}.__all__ names what the package does not define: {missing}"
