@@ -7,14 +7,11 @@ python examples/train_preset.py --quick --steps 20 --out runs/smoke   # a smoke 
 import argparse
 from pathlib import Path
 
-from pyrodis.diagnostics import write_report
-from pyrodis.presets import preset_config
-from pyrodis.runs import load_run, train_run
-from pyrodis.runs.evaluate import evaluate_run
+from pyrodis.runs import evaluate_run, load_run, preset_config, train_run, write_report
 
 
 def main(preset: str, steps: int, out: Path, quick: bool = False) -> Path:
-    config = preset_config(preset, schedule="cpu")
+    config = preset_config(preset, budget="cpu")
     config.train.steps = steps
     config.train.checkpoint_every = max(1, steps // 4)
     metrics = None

@@ -15,18 +15,12 @@ import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from pyrodis.config import (  # noqa: E402
-    Config,
-    ConfigError,
-    merge,
-    parse_override,
-    read_config_file,
-)
+from pyrodis.runs.config import ConfigError, parse_override  # noqa: E402
 
 EPILOG_TRAIN = """\
 examples:
   pyrodis train --preset beta-tcvae --dataset dsprites --out runs/tc
-  pyrodis train --preset factor-vae --schedule paper --set objective.gamma=10 --out runs/fvae
+  pyrodis train --preset factor-vae --budget paper --set objective.gamma=10 --out runs/fvae
   pyrodis train --config my.toml --steps 20000 --out runs/mine
   pyrodis train --resume runs/tc --steps 12000     # continue runs/tc up to step 12000
 
@@ -66,11 +60,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--preset", help="preset name (see `pyrodis presets`)")
     train.add_argument(
+        "--budget",
+        choices=["cpu", "paper"],
+        default=None,
+        help="the preset's budget: 'cpu' trains in minutes on a laptop, 'paper' uses the "
+        "published settings (300k steps); default: cpu",
+    )
+    train.add_argument(
         "--schedule",
         choices=["cpu", "paper"],
-        default="cpu",
-        help="the preset's schedule: 'cpu' trains in minutes on a laptop, 'paper' uses the "
-        "published settings (300k steps); default: cpu",
+        default=None,
+        help="deprecated alias of --budget (removed in the next release)",
     )
     train.add_argument("--config", type=Path, help="TOML or JSON config file")
     train.add_argument("--dataset", help="dataset name (see `pyrodis datasets`)")
@@ -123,31 +123,17 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve_config(args: argparse.Namespace) -> Config:
-    from pyrodis.presets import preset_dict
-
-    config = Config()
-    if args.preset:
-        config = merge(config, preset_dict(args.preset, args.schedule))
-    if args.config:
-        config = merge(config, read_config_file(args.config))
-    direct: dict = {}
-    if args.dataset:
-        direct["data"] = {"name": args.dataset}
-    if args.data_path:
-        direct.setdefault("data", {})["path"] = str(args.data_path)
-    if args.seed is not None:
-        direct["seed"] = args.seed
-    config = merge(config, direct)
-    for text in args.overrides:
-        config = merge(config, parse_override(text))
-    if not args.preset and not args.config and not args.overrides:
-        raise ConfigError("say what to train: --preset NAME and/or --config FILE (see --help)")
-    return config
+def _budget(args: argparse.Namespace) -> str:
+    if args.schedule is not None:
+        print("pyrodis train: --schedule is deprecated, use --budget", file=sys.stderr)
+        if args.budget is not None and args.budget != args.schedule:
+            raise ConfigError("--schedule (deprecated) and --budget disagree; give only --budget")
+    return args.budget or args.schedule or "cpu"
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pyrodis.inference.fit import TrainingInterrupted
+    from pyrodis.inference import TrainingInterrupted
+    from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.train import train_run
 
     if args.resume:
@@ -155,7 +141,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError("--resume keeps the run's own config; give only --steps")
         out, config = args.resume, None
     else:
-        config = _resolve_config(args)
+        config = resolve_config(
+            preset=args.preset,
+            budget=_budget(args),
+            config_file=args.config,
+            dataset=args.dataset,
+            data_path=args.data_path,
+            seed=args.seed,
+            overrides=args.overrides,
+        )
         if args.dry_run:
             print(json.dumps(config.to_dict(), indent=2))
             return 0
@@ -204,11 +198,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from pyrodis.diagnostics import write_report
     from pyrodis.runs import load_run
+    from pyrodis.runs.report import write_report
 
     run = load_run(args.run)
-    path = write_report(run, out_dir=args.out, num_points=run.config["eval"]["num_points"])
+    path = write_report(run, out_dir=args.out, num_points=run.config.eval.num_points)
     print(f"wrote {path}")
     return 0
 
@@ -222,11 +216,15 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    from pyrodis.presets import describe_presets
+    from pyrodis.runs.objectives import OBJECTIVES
+    from pyrodis.runs.presets import describe_presets
 
     for name, description in describe_presets().items():
         print(f"{name:14s} {description}")
-    print("\nschedules: --schedule cpu (minutes on a laptop; default) | paper (published)")
+    print("\nbudgets: --budget cpu (minutes on a laptop; default) | paper (published)")
+    print("\nobjectives ([objective] name = ...):")
+    for name, objective in OBJECTIVES.items():
+        print(f"  {name:14s} {objective.description}")
     return 0
 
 

@@ -186,7 +186,7 @@ def test_listing_commands_and_help(capsys):
 
 
 def test_interrupt_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch, capsys):
-    from pyrodis.inference.fit import Trainer
+    from pyrodis.inference.trainer import Trainer
 
     original = Trainer.train_step
 

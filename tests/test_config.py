@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from pyrodis.config import Config, ConfigError, merge, parse_override, read_config_file
-from pyrodis.presets import describe_presets, preset_config, preset_dict
+from pyrodis.runs.config import Config, ConfigError, merge, parse_override, read_config_file
+from pyrodis.runs.presets import describe_presets, preset_config, preset_dict
 
 
 def test_defaults_round_trip_through_json():

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from pyrodis.inference.batches import StepBatches
-from pyrodis.inference.fit import Trainer, TrainingInterrupted, fit
+from pyrodis.data import BatchRule, as_source
+from pyrodis.inference import Trainer, TrainingInterrupted, fit
 from pyrodis.inference.schedules import make_schedule
 from pyrodis.runs.checkpoint import load_latest_checkpoint, save_checkpoint
 
@@ -139,11 +139,11 @@ def test_nan_loss_is_a_clear_error():
 
 def test_step_batches_cover_each_epoch_once_and_are_seeded():
     data = torch.arange(23.0)[:, None]
-    batches = StepBatches(data, batch_size=5, seed=3)
+    batches = BatchRule(as_source(data), batch_size=5, seed=3)
     assert batches.steps_per_epoch == 4
     seen = torch.cat([batches.batch(s)[1] for s in range(4)])
     assert len(set(seen.tolist())) == 20  # drop_last: 3 points wait for a later epoch
-    assert torch.equal(StepBatches(data, 5, 3).batch(6)[0], batches.batch(6)[0])
+    assert torch.equal(BatchRule(as_source(data), 5, 3).batch(6)[0], batches.batch(6)[0])
     assert not torch.equal(batches.batch(0)[1], batches.batch(4)[1])
 
 

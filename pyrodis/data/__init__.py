@@ -1,20 +1,30 @@
 """Datasets with known generative factors (procedural and official-file loaders)."""
 
-from pyrodis.data.base import GroundTruthDataset
+from pyrodis.data.base import ArrayGroundTruth, GroundTruthDataset
+from pyrodis.data.batches import BatchRule, epoch_permutation
 from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.official_files import DatasetFileError
+from pyrodis.data.pairs import PairedFactors
 from pyrodis.data.registry import DATASETS, get_dataset
 from pyrodis.data.shapes3d import Shapes3D
+from pyrodis.data.sources import ObservationSource, TensorSource, as_source
 
 __all__ = [
     "DATASETS",
+    "ArrayGroundTruth",
+    "BatchRule",
+    "ObservationSource",
+    "TensorSource",
+    "as_source",
+    "epoch_permutation",
     "CorrelatedFactors",
     "DSprites",
     "DatasetFileError",
     "GroundTruthDataset",
     "GroundTruthLoader",
+    "PairedFactors",
     "Shapes3D",
     "get_dataset",
     "make_loader",

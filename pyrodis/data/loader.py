@@ -4,32 +4,23 @@
 collate function, each batch is produced by one call of ``dataset.observations`` on the batch's
 factor classes, so a procedural dataset renders a batch in a single vectorised pass.
 
-Epoch ``e`` uses the permutation drawn from ``numpy.random.default_rng([seed, e])``: the order of
-any epoch is reproducible on its own, whatever was iterated before.  Datasets that define
-``draw_indices(n, rng)`` (e.g. :class:`~pyrodis.data.correlated.CorrelatedFactors`) are sampled
-instead of permuted: each epoch draws ``len(dataset)`` indices from the dataset's own training
-distribution with that same generator.
+The batches follow the one batch rule of :mod:`pyrodis.data.batches` (``docs/data.rst``): epoch
+``e`` is steps ``e·len(loader)`` to ``(e+1)·len(loader) − 1``, so the loader and
+:func:`pyrodis.inference.fit` draw identical batches for the same dataset and seed, also for
+datasets that sample their batches (:class:`~pyrodis.data.correlated.CorrelatedFactors`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 
 from pyrodis.data.base import GroundTruthDataset
+from pyrodis.data.batches import BatchRule
+from pyrodis.data.sources import GroundTruthSource
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def epoch_permutation(num_items: int, seed: int, epoch: int) -> np.ndarray:
-    """The visiting order of epoch ``epoch``: ``default_rng([seed, epoch]).permutation``, int64.
-
-    The one rule behind every seeded epoch in pyrodis (this loader and the trainer's batches),
-    so any epoch's order is reproducible on its own.
-    """
-    return np.random.default_rng([int(seed), int(epoch)]).permutation(num_items).astype(np.int64)
+Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]
 
 
 class GroundTruthLoader:
@@ -47,34 +38,23 @@ class GroundTruthLoader:
         seed: int = 0,
         drop_last: bool = True,
     ):
-        if not hasattr(dataset, "observations") or not hasattr(dataset, "factors"):
+        if not hasattr(dataset, "draw_batch") and not (
+            hasattr(dataset, "observations") and hasattr(dataset, "factors")
+        ):
             raise TypeError(
                 "make_loader needs a ground-truth dataset with observations() and factors(), "
-                f"got {type(dataset).__name__}; wrap your data in a GroundTruthDataset subclass"
-            )
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if batch_size > len(dataset) and drop_last:
-            raise ValueError(
-                f"batch_size {batch_size} exceeds the dataset's {len(dataset)} observations, so "
-                "drop_last=True leaves no batch; use a smaller batch_size or drop_last=False"
-            )
-        self.sampled = hasattr(dataset, "draw_indices")
-        if self.sampled and not shuffle:
-            raise ValueError(
-                f"{type(dataset).__name__} draws training batches from its own distribution, "
-                "so there is no unshuffled order; use shuffle=True (batches are seeded by `seed`)"
+                f"got {type(dataset).__name__}; wrap your data in a GroundTruthDataset subclass "
+                "(or train on it directly: pyrodis.inference.fit takes tensors and DataLoaders)"
             )
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.seed = int(seed)
-        self.drop_last = bool(drop_last)
+        self.source = GroundTruthSource(dataset)
+        self.rule = BatchRule(self.source, batch_size, seed, shuffle, drop_last)
+        self.batch_size, self.shuffle = self.rule.batch_size, self.rule.shuffle
+        self.seed, self.drop_last = self.rule.seed, self.rule.drop_last
         self.epoch = 0
 
     def __len__(self) -> int:
-        n, b = len(self.dataset), self.batch_size
-        return n // b if self.drop_last else -(-n // b)
+        return self.rule.steps_per_epoch
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch that the next iteration runs (its order depends on (seed, epoch))."""
@@ -82,28 +62,12 @@ class GroundTruthLoader:
             raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
         self.epoch = int(epoch)
 
-    def epoch_indices(self, epoch: int) -> np.ndarray:
-        """The dataset indices of epoch ``epoch`` in order, int64 (len(dataset),)."""
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n, dtype=np.int64)
-        if self.sampled:
-            rng = np.random.default_rng([self.seed, int(epoch)])
-            return np.asarray(self.dataset.draw_indices(n, rng), dtype=np.int64)
-        return epoch_permutation(n, self.seed, epoch)
-
-    def batch(self, indices: np.ndarray) -> Batch:
-        """The batch of the given dataset indices."""
-        indices = np.asarray(indices, dtype=np.int64)
-        factors = self.dataset.factors(indices)
-        images = self.dataset.observations(factors)
-        return images, torch.from_numpy(factors), torch.from_numpy(indices)
-
     def __iter__(self) -> Iterator[Batch]:
-        order = self.epoch_indices(self.epoch)
-        self.epoch += 1
-        for i in range(len(self)):
-            yield self.batch(order[i * self.batch_size : (i + 1) * self.batch_size])
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        for step in range(epoch * len(self), (epoch + 1) * len(self)):
+            x, indices = self.rule.batch(step)
+            factors = self.source.factors(indices.numpy())
+            yield x, None if factors is None else torch.from_numpy(factors), indices
 
     def __repr__(self) -> str:
         return (
@@ -126,7 +90,7 @@ def make_loader(
         dataset: any :class:`~pyrodis.data.base.GroundTruthDataset`.
         batch_size: observations per batch (B).
         shuffle: permute the dataset each epoch (``False``: index order).
-        seed: seed of every epoch's permutation (epoch ``e`` uses ``default_rng([seed, e])``).
+        seed: seed of the batches (the batch rule of :mod:`pyrodis.data.batches`).
         drop_last: drop the last partial batch (the MSS/MWS TC estimators need full batches).
 
     Returns:

@@ -1,5 +1,6 @@
 """Posterior diagnostics of a trained guide: the aggregate posterior q(z), KL per latent, active
-units, the MI / TC / dimension-wise KL decomposition, ArviZ export, figures and the HTML report.
+units, the MI / TC / dimension-wise KL decomposition, ArviZ export and figures (pure functions:
+guide and data in, numbers and figures out; the run report is assembled by pyrodis.runs).
 
 Works on any guide that follows the latent-site contract (a Gaussian latent site inside a data
 plate); see :class:`AggregatePosterior`.
@@ -11,7 +12,6 @@ from .decomposition import kl_decomposition
 from .gaussian import gaussian_kl, gaussian_log_density
 from .mutual_info import discretised_mutual_information, match_latents
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
-from .report import write_report
 from .training_plots import plot_discriminator_accuracy, plot_training_curves
 from .traversals import plot_reconstructions, plot_traversals
 
@@ -31,5 +31,4 @@ __all__ = [
     "plot_training_curves",
     "plot_traversals",
     "to_inference_data",
-    "write_report",
 ]

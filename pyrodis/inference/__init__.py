@@ -10,7 +10,7 @@ from pyrodis.inference.capacity_elbo import CapacityELBO
 from pyrodis.inference.dip_elbo import DIPELBO, dip_covariance
 from pyrodis.inference.discriminator import Discriminator
 from pyrodis.inference.factor_elbo import FactorELBO
-from pyrodis.inference.fit import History, Trainer, TrainingInterrupted, fit
+from pyrodis.inference.history import History
 from pyrodis.inference.latent_sites import LatentSite, LatentSiteError, find_latent_sites
 from pyrodis.inference.tc_elbo import TCELBO
 from pyrodis.inference.tc_estimators import (
@@ -21,19 +21,9 @@ from pyrodis.inference.tc_estimators import (
     pairwise_log_density,
     permute_dims,
 )
-
-#: name → ELBO class (the objectives of pyrodis.runs.build and the CLI presets map onto these)
-ELBOS = {
-    "vae": VAEELBO,
-    "beta": BetaELBO,
-    "capacity": CapacityELBO,
-    "tc": TCELBO,
-    "factor": FactorELBO,
-    "dip": DIPELBO,
-}
+from pyrodis.inference.trainer import Trainer, TrainingInterrupted, fit
 
 __all__ = [
-    "ELBOS",
     "BetaELBO",
     "CapacityELBO",
     "DIPELBO",

@@ -2,6 +2,15 @@
 
 from pyrodis.models.likelihoods import LIKELIHOODS, get_likelihood
 from pyrodis.models.networks import ARCHITECTURES, build_networks
+from pyrodis.models.pair_vae import PairVAE, aggregate_pair
 from pyrodis.models.vae import VAE
 
-__all__ = ["ARCHITECTURES", "LIKELIHOODS", "VAE", "build_networks", "get_likelihood"]
+__all__ = [
+    "ARCHITECTURES",
+    "LIKELIHOODS",
+    "PairVAE",
+    "VAE",
+    "aggregate_pair",
+    "build_networks",
+    "get_likelihood",
+]

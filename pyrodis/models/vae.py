@@ -25,6 +25,7 @@ from torch import nn
 
 from pyrodis.models.likelihoods import get_likelihood
 from pyrodis.models.networks import build_networks
+from pyrodis.models.param_names import claim_param_names
 
 __all__ = ["VAE"]
 
@@ -95,6 +96,7 @@ class VAE(PyroModule):
     @pyro_method
     def model(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Generative model: ``z ~ N(0, I)``, ``x ~ p(x | decoder(z))`` inside the data plate."""
+        claim_param_names(self)  # each instance owns its parameters
         with self._plate(x, indices):
             zeros = x.new_zeros(x.shape[0], self.latent_dim)
             z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))
@@ -103,6 +105,7 @@ class VAE(PyroModule):
     @pyro_method
     def guide(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Amortised guide: ``z ~ Normal(encoder(x))``, factorised over the D dimensions."""
+        claim_param_names(self)  # each instance owns its parameters
         with self._plate(x, indices):
             loc, scale = self.encoder(x)
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))

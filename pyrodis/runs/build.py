@@ -1,60 +1,40 @@
-"""Build the dataset, the VAE and the ELBO that a :class:`~pyrodis.config.Config` describes."""
+"""Build what a :class:`~pyrodis.runs.config.Config` describes: dataset, VAE, ELBO, schedule."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import pyro.infer
 
-from pyrodis.config import Config, ConfigError
+from pyrodis.data import CorrelatedFactors, get_dataset
+from pyrodis.inference.schedules import Schedule, make_schedule
+from pyrodis.models import VAE
+from pyrodis.runs.config import Config, ConfigError
+from pyrodis.runs.objectives import build_objective
 
-#: objective name -> (key of pyrodis.inference.ELBOS, fixed kwargs, description)
-OBJECTIVES: dict[str, tuple[str, dict[str, Any], str]] = {
-    "vae": ("vae", {}, "the plain ELBO (β = 1)"),
-    "beta-vae": ("beta", {}, "β-VAE: R + β·KL"),
-    "annealed-vae": ("capacity", {}, "capacity annealing: R + γ·|KL − C(t)|"),
-    "beta-tcvae": ("tc", {}, "β-TCVAE: R + α·MI + β·TC + γ·dwKL"),
-    "factor-vae": ("factor", {}, "FactorVAE: R + KL + γ·TC from a discriminator"),
-    "dip-vae-i": ("dip", {"kind": "i"}, "DIP-VAE-I: covariance of the encoder means"),
-    "dip-vae-ii": ("dip", {"kind": "ii"}, "DIP-VAE-II: covariance of q(z)"),
-}
-
-
-def _elbo_class(name: str) -> tuple[type, dict[str, Any]]:
-    if name not in OBJECTIVES:
-        raise ConfigError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
-    from pyrodis.inference import ELBOS
-
-    key, fixed, _ = OBJECTIVES[name]
-    return ELBOS[key], fixed
+__all__ = ["build_dataset", "build_elbo", "build_model", "build_schedule"]
 
 
 def build_elbo(config: Config) -> pyro.infer.ELBO:
-    """The ELBO of ``config.objective`` (its params are checked against the class signature)."""
-    cls, fixed = _elbo_class(config.objective.name)
-    accepted = inspect.signature(cls).parameters
-    for key in config.objective.params:
-        if key in fixed:
-            raise ConfigError(
-                f"objective {config.objective.name!r} fixes {key}={fixed[key]!r}; remove it "
-                "or choose another objective"
-            )
-        if key not in accepted:
-            valid = sorted(k for k in accepted if k not in fixed and k != "kwargs")
-            raise ConfigError(
-                f"objective {config.objective.name!r} has no parameter {key!r}; valid: {valid}"
-            )
+    """The ELBO of ``config.objective`` (see :mod:`pyrodis.runs.objectives`)."""
+    return build_objective(config.objective.name, config.objective.params)
+
+
+def build_schedule(config: Config) -> Schedule:
+    """The learning-rate schedule of ``config.optim`` over ``config.train.steps``."""
     try:
-        return cls(**fixed, **config.objective.params)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"objective {config.objective.name!r}: {err}") from err
+        return make_schedule(
+            config.optim.schedule,
+            total_steps=config.train.steps,
+            warmup_steps=config.optim.warmup_steps,
+            floor=config.optim.lr_floor,
+        )
+    except ValueError as err:
+        raise ConfigError(f"optim.schedule: {err}") from err
 
 
 def build_dataset(config: Config, training: bool = True) -> Any:
     """The ground-truth dataset; with ``training`` the correlated view, if configured."""
-    from pyrodis.data import CorrelatedFactors, get_dataset
-
     try:
         dataset = get_dataset(config.data.name, path=config.data.path)
     except ValueError as err:  # unknown name, or a file that is not the official layout
@@ -76,8 +56,6 @@ def build_dataset(config: Config, training: bool = True) -> Any:
 
 def build_model(config: Config, dataset: Any) -> Any:
     """The VAE for ``dataset`` (its image shape and size N)."""
-    from pyrodis.models import VAE
-
     try:
         return VAE(
             latent_dim=config.model.latent_dim,

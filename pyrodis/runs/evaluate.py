@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pyrodis.metrics import METRICS, evaluate
+from pyrodis.runs.config import ConfigError
 from pyrodis.runs.run import METRICS_FILE, load_run
 
 
@@ -25,23 +27,28 @@ def evaluate_run(
     grid, also for runs trained on correlated factors. Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
     """
-    from pyrodis.config import ConfigError
-    from pyrodis.metrics import evaluate
-
     run = load_run(run_dir)
     cfg = run.config
-    names = metrics or cfg["eval"]["metrics"]
-    merged = {k: dict(v) for k, v in cfg["eval"]["options"].items()}
+    names = metrics or cfg.eval.metrics
+    for metric in options or {}:
+        if metric not in METRICS:
+            raise ConfigError(
+                f"--set {metric}.…: unknown metric {metric!r}; choose one of {sorted(METRICS)}"
+            )
+    if repeats is not None and repeats < 1:
+        raise ConfigError(f"repeats must be >= 1, got {repeats}")
+    merged = {k: dict(v) for k, v in cfg.eval.options.items()}
     for metric, values in (options or {}).items():
         merged.setdefault(metric, {}).update(values)
     options = {k: v for k, v in merged.items() if k in names}
+    seed = cfg.seed if seed is None else seed
     try:
         result = evaluate(
             run.vae.representation(representation),
             run.dataset,
             metrics=names,
-            seed=cfg["seed"] if seed is None else seed,
-            repeats=repeats or cfg["eval"]["repeats"],
+            seed=seed,
+            repeats=repeats or cfg.eval.repeats,
             options=options,
         )
     except (TypeError, ValueError) as err:  # unknown metric or protocol keyword
@@ -49,7 +56,7 @@ def evaluate_run(
     record = {
         "step": run.step,
         "representation": representation,
-        "seed": cfg["seed"] if seed is None else seed,
+        "seed": seed,
         "protocol_overrides": options,
         **result.to_dict(),
     }

@@ -1,8 +1,8 @@
 """A run directory on disk and :func:`load_run`, which gives back what it trained.
 
-Layout::
+Layout (``docs/runs.rst``)::
 
-    RUN/config.json        the full config, the library and torch/pyro versions, the seed
+    RUN/config.json        the full config, the library and torch/pyro versions, the history
     RUN/log.csv            one row per logged step: step and every ELBO term
     RUN/checkpoints/       step_XXXXXXXX.pt and latest.json (see pyrodis.runs.checkpoint)
     RUN/metrics.json       `pyrodis evaluate RUN`
@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyro
+import torch
 
-from pyrodis.config import Config, ConfigError
+from pyrodis.data import as_source
+from pyrodis.inference.param_state import ParameterMismatch, restore_params
+from pyrodis.runs.build import build_dataset, build_model
+from pyrodis.runs.checkpoint import load_latest_checkpoint
+from pyrodis.runs.config import Config, ConfigError
 
 CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS = (
     "config.json",
@@ -72,31 +76,21 @@ def read_config(run_dir: Path) -> tuple[Config, dict[str, Any]]:
         raise ConfigError(f"{path} is not a valid pyrodis run config: {err}") from err
 
 
-def module_state_from_params(module: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Map Pyro param-store names (``encoder$$$body.0.weight``, unconstrained values) to the
-    ``state_dict`` keys of a top-level PyroModule (``encoder.body.0.weight``)."""
-    keys = set(module.state_dict())
-    out = {}
-    for name, value in params.items():
-        key = name.replace("$$$", ".")
-        out[
-            key if key in keys or f"{key}_unconstrained" not in keys else f"{key}_unconstrained"
-        ] = value
-    return out
-
-
 @dataclass
 class Run:
     """A trained run: its config, trained VAE (eval mode), dataset, log and metrics."""
 
     path: Path
-    config: dict[str, Any]
+    config: Config
     vae: Any
     dataset: Any
     history: list[dict[str, float]]
     metrics: dict[str, Any] | None
-    elbo_name: str
     step: int
+
+    @property
+    def elbo_name(self) -> str:
+        return self.config.objective.name
 
     @property
     def model(self) -> Any:
@@ -107,39 +101,32 @@ class Run:
         return self.vae.guide
 
 
+def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> None:
+    """Copy saved parameters into ``vae`` (the one restore path; see
+    :func:`pyrodis.inference.param_state.restore_params`)."""
+    idx = as_source(dataset).select(2)
+    args = (as_source(dataset).observations(idx), torch.from_numpy(idx))
+    restore_params(vae.model, vae.guide, args, params)
+
+
 def load_run(path: str | Path) -> Run:
     """Load the newest good checkpoint of the run at ``path`` into a fresh VAE.
 
     The dataset is the independent grid (evaluation data) even if training used correlated
-    factors. The parameters also go into Pyro's param store, replacing what was there.
+    factors. Other models' parameters in Pyro's param store are left alone.
     """
-    from pyrodis.runs.build import build_dataset, build_model
-    from pyrodis.runs.checkpoint import load_latest_checkpoint
-
     path = Path(path)
     config, _ = read_config(path)
     dataset = build_dataset(config, training=False)
     vae = build_model(config, dataset)
     state, step = load_latest_checkpoint(path / CHECKPOINTS)
-    pyro.clear_param_store()
-    missing, unexpected = vae.load_state_dict(
-        module_state_from_params(vae, state["params"]), strict=False
-    )
-    if missing or unexpected:
+    try:
+        restore_model(vae, dataset, state["params"])
+    except ParameterMismatch as err:
         raise ConfigError(
-            f"checkpoint of {path} does not fit the model its config builds "
-            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
+            f"checkpoint of {path} does not fit the model its config builds: {err}"
+        ) from None
     vae.eval()
     metrics_path = path / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
-    return Run(
-        path=path,
-        config=config.to_dict(),
-        vae=vae,
-        dataset=dataset,
-        history=read_log(path / LOG_FILE),
-        metrics=metrics,
-        elbo_name=config.objective.name,
-        step=step,
-    )
+    return Run(path, config, vae, dataset, read_log(path / LOG_FILE), metrics, step)

@@ -14,14 +14,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import report_html as H
-from .aggregate import AggregatePosterior
-from .decomposition import DEFAULT_REF_SIZE
-from .mutual_info import match_latents
-from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
-from .sources import load_observations
-from .training_plots import history_terms, plot_discriminator_accuracy, plot_training_curves
-from .traversals import plot_reconstructions, plot_traversals
+from pyrodis.data import as_source
+from pyrodis.diagnostics import (
+    AggregatePosterior,
+    match_latents,
+    plot_discriminator_accuracy,
+    plot_kl_per_dim,
+    plot_latent_vs_factor,
+    plot_marginals,
+    plot_mi_heatmap,
+    plot_reconstructions,
+    plot_training_curves,
+    plot_traversals,
+)
+from pyrodis.diagnostics.decomposition import DEFAULT_REF_SIZE
+from pyrodis.diagnostics.training_plots import history_terms
+from pyrodis.runs import report_html as H
 
 #: Section anchors of the page, in order.
 SECTIONS = (
@@ -65,7 +73,7 @@ def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, lis
         lambda p: plot_traversals(decode, agg, p),
     )
     n = min(8, agg.num_points)
-    images = load_observations(run.dataset, agg.indices[:n])
+    images = as_source(run.dataset).observations(agg.indices[:n])
     recon = decode(agg.loc[:n])
     add(
         "reconstructions",
@@ -209,7 +217,15 @@ def _sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
         "</figure>"
         for n, c, p in figures
     ) + "".join(H.missing(f"Not shown — {a}.") for a in absent)
-    bodies = [summary, H.pretty_json(run.config), metrics, decomposition, kl_table, active, figs]
+    bodies = [
+        summary,
+        H.pretty_json(numbers["config"]),
+        metrics,
+        decomposition,
+        kl_table,
+        active,
+        figs,
+    ]
     titles = [
         "Summary",
         "Configuration",
@@ -262,7 +278,7 @@ def write_report(
     numbers["figures"] = {n: str(p.relative_to(out)) for n, _, p in figures}
     numbers["not_shown"] = absent
     numbers["metrics"] = run.metrics
-    numbers["config"] = run.config
+    numbers["config"] = run.config.to_dict() if hasattr(run.config, "to_dict") else run.config
     numbers["elbo_name"] = run.elbo_name
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(numbers, indent=2, default=str))

@@ -1,11 +1,11 @@
-"""Named presets: each disentangling objective with its paper's settings and a CPU schedule.
+"""Named presets: each disentangling objective with its paper's settings, at two budgets.
 
-A preset is a partial config (see :mod:`pyrodis.config`). The ``paper`` schedule reproduces the
-published setting (Locatello et al. 2019's common setting: batch 64, 10 latents, Bernoulli decoder,
-Adam lr 1e-4, 300,000 steps, their conv encoder/decoder) with each objective's published
-hyperparameters (``docs/objectives.rst``, ``docs/runs.rst``). The ``cpu`` schedule keeps the
-objective's hyperparameters and network but trains for minutes on two CPU cores: a larger learning
-rate with warm-up and cosine decay, fewer steps and a lighter evaluation.
+A preset is a partial config (see :mod:`pyrodis.runs.config`). The ``paper`` budget reproduces the
+published setting (Locatello et al. 2019's common setting: batch 64, 10 latents, Bernoulli
+decoder, Adam lr 1e-4, 300,000 steps, their conv encoder/decoder) with each objective's published
+hyperparameters (``docs/objectives.rst``). The ``cpu`` budget keeps the objective's
+hyperparameters and network but trains for minutes on two CPU cores: a larger learning rate with
+warm-up and cosine decay (the learning-rate *schedule*), fewer steps and a lighter evaluation.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pyrodis.config import Config, ConfigError, merge
+from pyrodis.runs.config import Config, ConfigError, merge
 
 _COMMON_PAPER: dict[str, Any] = {
     "data": {"name": "dsprites"},
@@ -26,11 +26,11 @@ _COMMON_CPU: dict[str, Any] = {
     "optim": {"lr": 1e-3, "schedule": "cosine", "warmup_steps": 200, "lr_floor": 0.05},
     "train": {"steps": 3_000, "log_every": 50, "checkpoint_every": 500},
     # the FactorVAE score's reference protocol encodes ~1M images (15,000 votes of 64): too slow
-    # for minutes on a CPU, so the cpu schedule uses 1,500 votes (stated in metrics.json)
+    # for minutes on a CPU, so the cpu budget uses 1,500 votes (stated in metrics.json)
     "eval": {"num_points": 5_000, "options": {"factor_vae": {"num_train": 1_000, "num_eval": 500}}},
 }
 
-#: name -> (description, objective table of the paper setting, extra cpu overrides)
+#: name -> (description, objective table of the paper setting, extra cpu-budget overrides)
 _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "vae": ("plain VAE (the β=1 baseline)", {"name": "vae"}, {}),
     "beta-vae": (
@@ -65,7 +65,7 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
 }
 
-SCHEDULES = ("cpu", "paper")
+BUDGETS = ("cpu", "paper")
 
 
 def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -87,19 +87,19 @@ def describe_presets() -> dict[str, str]:
     return {name: desc for name, (desc, _, _) in _PRESETS.items()}
 
 
-def preset_dict(name: str, schedule: str = "cpu") -> dict[str, Any]:
-    """The partial config (nested dict) of preset ``name`` under ``schedule`` ("cpu" or "paper")."""
+def preset_dict(name: str, budget: str = "cpu") -> dict[str, Any]:
+    """The partial config (nested dict) of preset ``name`` at ``budget`` ("cpu" or "paper")."""
     if name not in _PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {preset_names()}")
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"unknown schedule {schedule!r}; choose 'cpu' or 'paper'")
+    if budget not in BUDGETS:
+        raise ConfigError(f"unknown budget {budget!r}; choose 'cpu' or 'paper'")
     _, objective, cpu_extra = _PRESETS[name]
     out = _deep_update(_COMMON_PAPER, {"objective": objective, "preset": name})
-    if schedule == "cpu":
+    if budget == "cpu":
         out = _deep_update(_deep_update(out, _COMMON_CPU), cpu_extra)
     return out
 
 
-def preset_config(name: str, schedule: str = "cpu") -> Config:
-    """A validated :class:`~pyrodis.config.Config` of preset ``name``."""
-    return merge(Config(), preset_dict(name, schedule))
+def preset_config(name: str, budget: str = "cpu") -> Config:
+    """A validated :class:`~pyrodis.runs.config.Config` of preset ``name`` at ``budget``."""
+    return merge(Config(), preset_dict(name, budget))

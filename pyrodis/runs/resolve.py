@@ -1,0 +1,52 @@
+"""The precedence of preset, config file, flags and ``--set``: one function, callable from Python.
+
+``pyrodis train`` calls :func:`resolve_config` with its arguments; a script can call it the same
+way. Lowest first: the preset (at its budget), the config file, the direct settings (dataset,
+data file, seed), then each ``table.key=value`` override in order (``docs/runs.rst``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pyrodis.runs.config import Config, ConfigError, merge, parse_override, read_config_file
+from pyrodis.runs.presets import preset_dict
+
+__all__ = ["resolve_config"]
+
+
+def resolve_config(
+    *,
+    preset: str | None = None,
+    budget: str = "cpu",
+    config_file: str | Path | None = None,
+    dataset: str | None = None,
+    data_path: str | Path | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] = (),
+) -> Config:
+    """The validated run config of a preset, a config file, direct settings and overrides.
+
+    Raises :class:`~pyrodis.runs.config.ConfigError` when nothing says what to train, or when
+    any layer is invalid (the message names the key).
+    """
+    if not preset and not config_file and not overrides:
+        raise ConfigError("say what to train: --preset NAME and/or --config FILE (see --help)")
+    config = Config()
+    if preset:
+        config = merge(config, preset_dict(preset, budget))
+    if config_file:
+        config = merge(config, read_config_file(config_file))
+    direct: dict[str, Any] = {}
+    if dataset:
+        direct["data"] = {"name": dataset}
+    if data_path:
+        direct.setdefault("data", {})["path"] = str(data_path)
+    if seed is not None:
+        direct["seed"] = seed
+    config = merge(config, direct)
+    for text in overrides:
+        config = merge(config, parse_override(text))
+    return config
