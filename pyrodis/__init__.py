@@ -1,6 +1,8 @@
 """pyrodis: learning and evaluating disentangled representations with Pyro."""
 
-__version__ = "0.1.0"
+from pyrodis.version import __version__
+
+__all__ = ["__version__", "load_run"]
 
 
 def load_run(path):  # noqa: ANN001, ANN201 - re-exported lazily to keep `import pyrodis` light

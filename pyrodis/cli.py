@@ -242,9 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        import pyrodis
+        from pyrodis.version import __version__
 
-        print(pyrodis.__version__)
+        print(__version__)
         return 0
     if args.command is None:
         parser.print_help()

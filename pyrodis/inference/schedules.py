@@ -45,11 +45,16 @@ SCHEDULES = {
 def make_schedule(
     name: str, *, total_steps: int, warmup_steps: int = 0, floor: float = 0.0
 ) -> Schedule:
-    """Build a schedule by name (see :data:`SCHEDULES`)."""
+    """Build a schedule by name (see :data:`SCHEDULES`); ``floor`` is a fraction in [0, 1]."""
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError(f"the learning-rate floor is a fraction of lr in [0, 1], got {floor}")
     if name == "constant":
-        return (
-            constant if warmup_steps == 0 else partial(warmup_constant, warmup_steps=warmup_steps)
-        )
+        if warmup_steps:
+            raise ValueError(
+                f"the 'constant' schedule has no warm-up, got warmup_steps={warmup_steps}; use "
+                "schedule 'warmup' (warm-up then constant) or set warmup_steps to 0"
+            )
+        return constant
     if name == "warmup":
         return partial(warmup_constant, warmup_steps=warmup_steps)
     if name == "cosine":

@@ -31,6 +31,7 @@ from pyrodis.data.batches import BatchRule
 from pyrodis.data.sources import as_source
 from pyrodis.inference.history import History, ProgressBar
 from pyrodis.inference.interrupts import deferred_interrupts
+from pyrodis.inference.optim_rates import create_optimisers, scale_rates
 from pyrodis.inference.param_state import restore_params, rng_state, set_rng_state, trace_params
 from pyrodis.inference.schedules import Schedule, constant
 
@@ -153,15 +154,6 @@ class Trainer:
             raise ValueError("epochs= needs data of known length; pass steps= instead") from None
 
     # ---------------------------------------------------------------------------------- one step
-    def _scale_lr(self) -> float:
-        factor = self.schedule(self.step)
-        lr = math.nan
-        for opt in self.optim.optim_objs.values():
-            for group in getattr(opt, "optimizer", opt).param_groups:
-                group.setdefault("initial_lr", group["lr"])
-                group["lr"] = lr = group["initial_lr"] * factor
-        return lr
-
     def train_step(self, x: Any, indices: torch.Tensor) -> dict[str, float]:
         """One SVI step on the batch; returns the ELBO's terms for it.
 
@@ -186,24 +178,11 @@ class Trainer:
         if self.clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, self.clip_norm)
         self._params = named
-        self._create_optimisers(params)
-        terms["lr"] = self._scale_lr()
+        create_optimisers(self.optim, params)
+        terms["lr"] = scale_rates(self.optim, self.schedule(self.step))
         self.optim(params)
         zero_grads(params)
         return terms
-
-    def _create_optimisers(self, params: list[torch.Tensor]) -> None:
-        """Create the per-parameter optimisers of new parameters as ``PyroOptim.__call__`` would
-        (with any state waiting from ``set_state``), so that the schedule can set their rate
-        before their first step."""
-        store = pyro.get_param_store()
-        for p in params:
-            if p not in self.optim.optim_objs:
-                self.optim.optim_objs[p] = self.optim._get_optim(p)
-                self.optim.grad_clip[p] = self.optim._get_grad_clip(p)
-                waiting = self.optim._state_waiting_to_be_consumed.pop(store.param_name(p), None)
-                if waiting is not None:
-                    self.optim.optim_objs[p].load_state_dict(waiting)
 
     # ---------------------------------------------------------------------------------- the loop
     def run(

@@ -30,6 +30,7 @@ from pyrodis.diagnostics import (
 from pyrodis.diagnostics.decomposition import DEFAULT_REF_SIZE
 from pyrodis.diagnostics.training_plots import history_terms
 from pyrodis.runs import report_html as H
+from pyrodis.runs.pair_report import changed_latent_table, pair_section
 
 #: Section anchors of the page, in order.
 SECTIONS = (
@@ -264,7 +265,7 @@ def write_report(
     if getattr(vae, "training", False):
         vae.eval()
     agg = AggregatePosterior.from_guide(
-        vae.guide,
+        getattr(vae, "guide_single", vae.guide),
         run.dataset,
         num_points=num_points,
         batch_size=batch_size,
@@ -280,9 +281,13 @@ def write_report(
     numbers["metrics"] = run.metrics
     numbers["config"] = run.config.to_dict() if hasattr(run.config, "to_dict") else run.config
     numbers["elbo_name"] = run.elbo_name
+    sections = _sections(run, numbers, figures, absent)
+    if hasattr(vae, "aggregate"):  # a pair model: which latents it treats as changed
+        numbers["weak_supervision"] = changed_latent_table(vae, run.dataset, seed=seed)
+        sections.insert(-1, pair_section(numbers["weak_supervision"]))
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(numbers, indent=2, default=str))
     title = f"pyrodis report — {Path(run.path).name} ({run.elbo_name})"
     html_path = out / "report.html"
-    html_path.write_text(H.page(title, _sections(run, numbers, figures, absent)), encoding="utf-8")
+    html_path.write_text(H.page(title, sections), encoding="utf-8")
     return html_path

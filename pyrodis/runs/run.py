@@ -106,7 +106,13 @@ def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> No
     :func:`pyrodis.inference.param_state.restore_params`)."""
     idx = as_source(dataset).select(2)
     args = (as_source(dataset).observations(idx), torch.from_numpy(idx))
-    restore_params(vae.model, vae.guide, args, params)
+    model, guide = single_image_pair(vae)
+    restore_params(model, guide, args, params)
+
+
+def single_image_pair(vae: Any) -> tuple[Any, Any]:
+    """The model/guide of single images: a pair model's ``model_single``/``guide_single``."""
+    return getattr(vae, "model_single", vae.model), getattr(vae, "guide_single", vae.guide)
 
 
 def load_run(path: str | Path) -> Run:

@@ -18,7 +18,6 @@ from typing import Any
 import pyro
 import torch
 
-import pyrodis
 from pyrodis.inference import Trainer
 from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
 from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
@@ -32,6 +31,7 @@ from pyrodis.runs.run import (
     read_log,
     write_log,
 )
+from pyrodis.version import __version__
 
 __all__ = ["train_run"]
 
@@ -96,7 +96,7 @@ def _write_config(out: Path, config: Config, history: list[dict[str, Any]]) -> N
     record = {
         "config": config.to_dict(),
         "versions": {
-            "pyrodis": pyrodis.__version__,
+            "pyrodis": __version__,
             "pyro": pyro.__version__,
             "torch": torch.__version__,
             "python": platform.python_version(),
