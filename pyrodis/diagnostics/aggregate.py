@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.distributions import Independent
 
-from .decomposition import DEFAULT_REF_SIZE, kl_decomposition
+from .decomposition import DEFAULT_REFERENCE_SIZE, kl_decomposition
 from .encoding import GuideArgs, encode_points
 from .gaussian import as_prior_vector, gaussian_kl, gaussian_log_density
 from .mutual_info import discretised_mutual_information
@@ -224,7 +224,7 @@ class AggregatePosterior:
     def decomposition(
         self,
         samples_per_point: int = 1,
-        reference_size: int = DEFAULT_REF_SIZE,
+        reference_size: int = DEFAULT_REFERENCE_SIZE,
         seed: int = 0,
     ) -> dict:
         """MI / TC / dimension-wise KL of the average KL; see

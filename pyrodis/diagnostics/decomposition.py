@@ -35,7 +35,7 @@ import torch
 from .gaussian import as_prior_vector, gaussian_kl, gaussian_log_density
 
 #: The number of reference points used by default (bias of log q̂ is O(1/R)).
-DEFAULT_REF_SIZE = 1024
+DEFAULT_REFERENCE_SIZE = 1024
 
 
 def kl_decomposition(
@@ -45,7 +45,7 @@ def kl_decomposition(
     prior_scale: torch.Tensor | float = 1.0,
     *,
     samples_per_point: int = 1,
-    reference_size: int = DEFAULT_REF_SIZE,
+    reference_size: int = DEFAULT_REFERENCE_SIZE,
     seed: int = 0,
     chunk_elements: int = 2**22,
 ) -> dict:

@@ -27,7 +27,7 @@ from pyrodis.diagnostics import (
     plot_training_curves,
     plot_traversals,
 )
-from pyrodis.diagnostics.decomposition import DEFAULT_REF_SIZE
+from pyrodis.diagnostics.decomposition import DEFAULT_REFERENCE_SIZE
 from pyrodis.diagnostics.training_plots import history_terms
 from pyrodis.runs import report_html as H
 from pyrodis.runs.pair_report import changed_latent_table, pair_section
@@ -245,7 +245,7 @@ def write_report(
     *,
     num_points: int = 10_000,
     batch_size: int = 256,
-    reference_size: int = DEFAULT_REF_SIZE,
+    reference_size: int = DEFAULT_REFERENCE_SIZE,
     seed: int = 0,
 ) -> Path:
     """Write ``report.html``, ``report.json`` and ``figures/*.png`` for a run; return the HTML path.
