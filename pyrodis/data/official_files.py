@@ -7,7 +7,7 @@ full file never needs two copies in memory.
 
 Files in the official layout but with a smaller factor grid (fewer values per factor, still one
 image per combination, row-major) load as that smaller grid: the tests use such files.  The md5
-of the official dSprites ``.npz`` is known (REFERENCE §1) and is compared when ``verify`` asks
+of the official dSprites ``.npz`` is known (``docs/data.rst``) and is compared when ``verify`` asks
 for it; see :func:`check_md5`.
 """
 

@@ -1,6 +1,6 @@
 """The aggregate posterior q(z) = (1/M) Σ_m q(z|x_m) of a trained Gaussian guide.
 
-Built from any guide that follows the latent-site contract (DESIGN.md) with
+Built from any guide that follows the latent-site contract (``docs/contract.rst``) with
 :meth:`AggregatePosterior.from_guide`, or directly from per-point posterior parameters.  It holds
 the per-point Gaussian parameters (M, D) of the M points used and answers the questions users ask of
 a trained model: how much KL each latent carries, which latents are active, how the KL splits into

@@ -1,10 +1,9 @@
 """Running a trained guide over a dataset and reading its Gaussian latent site.
 
-The guide follows pyrodis' latent-site contract (DESIGN.md): its latent site is a ``pyro.sample``
-site inside the data plate whose distribution is a factorised Gaussian
-``Normal(loc, scale).to_event(1)``.  :func:`encode_points` traces the guide on batches of
-observations and reads ``loc`` and ``scale`` of that site through
-:func:`pyrodis.inference.latent_sites.find_latent_sites`.
+The guide follows pyrodis' latent-site contract (``docs/contract.rst``): its latent site is a
+``pyro.sample`` site inside the data plate whose distribution is a factorised Gaussian ``Normal(loc,
+scale).to_event(1)``.  :func:`encode_points` traces the guide on batches of observations and reads
+``loc`` and ``scale`` of that site through :func:`pyrodis.inference.latent_sites.find_latent_sites`.
 """
 
 from __future__ import annotations

@@ -64,7 +64,9 @@ class FactorELBO(DisentanglingELBO):
         product_samples: where the permuted samples come from: ``"halves"`` or ``"previous"``
             (see the module docstring).
         seed: seed of the permutations (``None``: torch's global generator).
-        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``tc`` (discriminator estimate), and after a
     training step ``disc_loss`` and ``disc_acc`` (accuracy on its training samples before the
