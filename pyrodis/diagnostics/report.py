@@ -17,7 +17,7 @@ import torch
 from . import report_html as H
 from .aggregate import AggregatePosterior
 from .decomposition import DEFAULT_REFERENCE_SIZE
-from .mutual_info import match_latents
+from .factor_mi import match_latents
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
 from .sources import load_observations
 from .training_plots import history_terms, plot_discriminator_accuracy, plot_training_curves
