@@ -34,7 +34,7 @@ from torch.distributions import Distribution
 
 from .decomposition import DEFAULT_REFERENCE_SIZE, kl_decomposition
 from .densities import as_float64
-from .encoding import GuideArgs, encode_points
+from .encoding import GuideArgs, encode_points, with_factors
 from .factor_mi import discretised_mutual_information
 from .joint import (
     JointDensity,
@@ -77,10 +77,9 @@ class AggregatePosterior(PointMixture):
         >>> terms = agg.decomposition()
         >>> abs(terms["mi"] + terms["tc"] + terms["dwkl"] - terms["kl"]) < 1e-9
         True
-        >>> laplace = AggregatePosterior(
-        ...     posterior=torch.distributions.Laplace(torch.randn(200, 2), 0.5),
-        ...     prior=torch.distributions.StudentT(3.0))
-        >>> laplace.kl_method, laplace.kl_standard_errors().shape
+        >>> from torch.distributions import Laplace, StudentT
+        >>> agg = AggregatePosterior(posterior=Laplace(torch.randn(200, 2), 0.5), prior=StudentT(3.0))
+        >>> agg.kl_method, agg.kl_standard_errors().shape
         ('monte carlo', (2,))
     """
 
@@ -152,6 +151,8 @@ class AggregatePosterior(PointMixture):
         device: torch.device | str | None = None,
         data_plate: str | None = None,
         kl_samples: int = 64,
+        factors: np.ndarray | None = None,
+        factor_names: Sequence[str] | None = None,
     ) -> AggregatePosterior:
         """Encode a dataset (all of it, or ``num_points`` distinct points drawn with ``seed``).
 
@@ -179,8 +180,12 @@ class AggregatePosterior(PointMixture):
                 device of its networks); the parameters are kept as float64 on the CPU.
             data_plate: the name of the data plate, when it cannot be told from the model.
             kl_samples: draws per point of the Monte-Carlo KL (only without a closed form).
+            factors, factor_names: (N, K) ground-truth labels of the whole dataset (any
+                integers) and their names, for a dataset that does not carry them.
         """
         selection = select_points(dataset, num_points, seed)
+        if factors is not None:
+            selection = with_factors(selection, factors, factor_names)
         enc = encode_points(
             guide,
             dataset,
@@ -241,16 +246,6 @@ class AggregatePosterior(PointMixture):
     def kl_order(self) -> np.ndarray:
         """Latent indices sorted by decreasing KL."""
         return np.argsort(-self.kl_per_dim(), kind="stable")
-
-    def mean_variances(self) -> np.ndarray:
-        """Cov_x(E[z_j|x]) per latent (unbiased variance of the means over the points), (D,)."""
-        return self.loc.var(dim=0, unbiased=True).numpy()
-
-    def active_units(self, threshold: float = 0.01) -> np.ndarray:
-        """Boolean mask (D,) of active latents: Cov_x(E[z_j|x]) > threshold (Burda et al. 2016,
-        "Importance Weighted Autoencoders", threshold 0.01); a NaN variance is never active."""
-        variances = self.mean_variances()
-        return np.isfinite(variances) & (variances > threshold)
 
     # ---------------------------------------------------------------------------- decomposition
     def decomposition(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyro.poutine as poutine
@@ -164,3 +164,17 @@ def encode_points(
         parts.append([as_float64(s.per_dim) for s in sites])
     posterior = JointDensity([concat_points(list(p)) for p in zip(*parts)], names)
     return EncodedPoints(posterior, plate_size, prior)
+
+
+def with_factors(selection: PointSelection, factors, names) -> PointSelection:
+    """The selection with the factor labels of its points taken from ``factors`` (N, K)."""
+    labels = np.asarray(factors)
+    if labels.ndim != 2 or labels.shape[0] != selection.source_size:
+        raise ValueError(
+            f"factors must have shape (N, K) with N = {selection.source_size} (one row per point "
+            f"of the dataset), got {labels.shape}"
+        )
+    if selection.factors is not None:
+        raise ValueError("the dataset carries its own factor labels; do not pass factors=")
+    names = tuple(names) if names is not None else None
+    return replace(selection, factors=labels[selection.indices], factor_names=names)

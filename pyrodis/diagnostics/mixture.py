@@ -4,8 +4,8 @@
 :class:`~pyrodis.diagnostics.aggregate.AggregatePosterior`: the per-point densities of every
 latent site (a :class:`~pyrodis.diagnostics.joint.JointDensity` of batch shape ``(M, D)``) and the
 prior (``(D,)``), with what needs only them: names of the dimensions (``site[i]``), per-point
-means, seeded samples of q(z|x_m), of q(z) and of p(z), quantiles and the exact marginal densities
-q(z_j) and p(z_j) on a grid.
+means and their variances (active units), seeded samples of q(z|x_m), q(z) and p(z), quantiles
+and the exact marginal densities q(z_j) and p(z_j) on a grid.
 """
 
 from __future__ import annotations
@@ -101,6 +101,16 @@ class PointMixture:
     def quantiles(self, q: Sequence[float], num_samples: int = 20_000, seed: int = 0) -> np.ndarray:
         """Quantiles of each marginal q(z_j) from samples, shape (len(q), D)."""
         return np.quantile(self.sample(num_samples, seed).numpy(), np.asarray(q), axis=0)
+
+    def mean_variances(self) -> np.ndarray:
+        """Cov_x(E[z_j|x]) per latent (unbiased variance of the means over the points), (D,)."""
+        return self.loc.var(dim=0, unbiased=True).numpy()
+
+    def active_units(self, threshold: float = 0.01) -> np.ndarray:
+        """Boolean mask (D,) of active latents: Cov_x(E[z_j|x]) > threshold (Burda et al. 2016,
+        "Importance Weighted Autoencoders", threshold 0.01); a NaN variance is never active."""
+        variances = self.mean_variances()
+        return np.isfinite(variances) & (variances > threshold)
 
     # --------------------------------------------------------------------------------- marginals
     def marginal_density(self, grid: np.ndarray, chunk: int = 4096) -> np.ndarray:
