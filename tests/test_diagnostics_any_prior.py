@@ -110,3 +110,35 @@ def test_edge_cases_are_clear_errors(kwargs, match):
     args = {"loc": torch.zeros(4, 2), "scale": torch.ones(4, 2)} | kwargs
     with pytest.raises(ValueError, match=match):
         AggregatePosterior(**args).kl_per_dim()
+
+
+def test_huge_means_are_never_counted_as_active():
+    loc = torch.tensor([[1e200, 0.0], [-1e200, 1.0], [1e200, 2.0]], dtype=torch.float64)
+    agg = AggregatePosterior(loc, torch.ones(3, 2))
+    assert not np.isfinite(agg.mean_variances()[0])
+    np.testing.assert_array_equal(agg.active_units(), [False, True])
+
+
+def test_priors_of_every_shape_and_their_errors():
+    loc = torch.randn(50, 3, dtype=torch.float64)
+    scale = torch.full((50, 3), 0.5, dtype=torch.float64)
+    vector = dist.Normal(torch.zeros(3), torch.ones(3)).to_event(1)
+    a, b = AggregatePosterior(loc, scale, prior=vector), AggregatePosterior(loc, scale)
+    np.testing.assert_allclose(a.kl_per_dim(), b.kl_per_dim())
+    assert a.prior_source == "given" and b.prior_source.startswith("N(0, I) (assumed")
+    with pytest.raises(ValueError, match="not factorised"):
+        AggregatePosterior(loc, scale, prior=dist.MultivariateNormal(torch.zeros(3), torch.eye(3)))
+    with pytest.raises(ValueError, match="broadcast to the 3 latent dimensions"):
+        AggregatePosterior(loc, scale, prior=dist.Normal(torch.zeros(2), 1.0))
+    conditional = dist.Normal(torch.randn(50, 3), 1.0)
+    with pytest.raises(ValueError, match="conditional prior"):
+        AggregatePosterior(loc, scale, prior=conditional)
+
+
+def test_a_cauchy_guide_uses_medians_for_its_codes():
+    q = torch.distributions.Cauchy(torch.randn(40, 2, dtype=torch.float64), 0.3)
+    agg = AggregatePosterior(posterior=q, prior=dist.StudentT(1.0))  # no closed form
+    torch.testing.assert_close(agg.loc, q.loc)  # the mean is undefined
+    assert agg.kl_method == "monte carlo" and np.isfinite(agg.kl_per_dim()).all()
+    grid = np.linspace(-5, 5, 2001)
+    np.testing.assert_allclose(np.trapezoid(agg.marginal_density(grid), grid, axis=1), 1, atol=0.1)
