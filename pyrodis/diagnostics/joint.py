@@ -99,6 +99,9 @@ class JointDensity:
             value, fill = torch.broadcast_tensors(z[..., s], center(p))
             inside = p.support.check(value)
             dens = p.log_prob(torch.where(inside, value, fill)).exp()
+            # A transformed support may not be declared (an AutoNormal latent's support reads
+            # Real); its log_prob is NaN outside it, which is a density of 0 there.
+            dens = torch.nan_to_num(dens, nan=0.0)
             out.append(torch.where(inside, dens, torch.zeros((), dtype=dens.dtype)))
         return torch.cat(torch.broadcast_tensors(*out) if len(out) > 1 else out, -1)
 
