@@ -169,3 +169,16 @@ def test_an_autonormal_latent_on_a_positive_support():
     assert agg.kl_method == "monte carlo"
     assert (np.abs(agg.kl_per_dim() - expected.numpy()) < 5 * agg.kl_standard_errors() + 0.01).all()
     assert (agg.marginal_density(np.array([-1.0, -0.1])) == 0).all()
+
+
+def test_a_non_factorised_model_prior_names_prior_as_the_fix():
+    def model(x):
+        with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
+            pyro.sample("z", dist.MultivariateNormal(torch.zeros(x.shape[0], 5), torch.eye(5)))
+
+    with pytest.raises(ValueError, match="'z'.*not factorised.*prior="):
+        AggregatePosterior.from_guide(tiny_guide, TinyBars(), model=model)
+    agg = AggregatePosterior.from_guide(
+        tiny_guide, TinyBars(), model=model, prior=dist.Normal(0, 1)
+    )
+    assert agg.prior_source == "given"

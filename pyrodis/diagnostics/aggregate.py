@@ -173,9 +173,9 @@ class AggregatePosterior(PointMixture):
             latent_site: one site name, a list of names, or None for every latent site of the
                 data plate (several sites are joined, dimensions named ``site[i]``).
             model: if given, the reference prior is the model's prior at each site (replaying the
-                guide), whatever its family; otherwise ``prior`` or N(0, I) (stated as assumed).
+                guide), whatever its family, unless ``prior`` is given; else N(0, I) (assumed).
             prior: any factorised torch distribution (``dist.Laplace(0., 1.)``,
-                ``dist.Normal(zeros(D), ones(D)).to_event(1)``).
+                ``dist.Normal(zeros(D), ones(D)).to_event(1)``); it overrides the model's.
             device: move each batch of observations there before calling the guide (e.g. the
                 device of its networks); the parameters are kept as float64 on the CPU.
             data_plate: the name of the data plate, when it cannot be told from the model.
@@ -196,6 +196,7 @@ class AggregatePosterior(PointMixture):
             model=model,
             device=device,
             data_plate=data_plate,
+            read_prior=prior is None,
         )
         source = "model" if enc.prior is not None else ("given" if prior is not None else None)
         return cls(

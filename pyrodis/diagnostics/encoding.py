@@ -106,7 +106,6 @@ def _check_points(trace, sites: list[LatentSite], idx: np.ndarray, indices_given
 
 def _trace_batch(guide, model, args, kwargs, latent_site, data_plate):
     """The guide's latent sites on one batch (checked against the model when given)."""
-    names = None if latent_site is None else latent_site
     with torch.no_grad(), warnings.catch_warnings():
         # A plate of the batch's size is fine here: the points define the aggregate.
         warnings.filterwarnings("ignore", message=".*equal to the batch size")
@@ -115,7 +114,9 @@ def _trace_batch(guide, model, args, kwargs, latent_site, data_plate):
         if model is not None:
             replayed = poutine.replay(model, trace=trace)
             model_trace = poutine.trace(replayed).get_trace(*args, **kwargs)
-        sites = find_latent_sites(trace, model_trace, latent_sites=names, data_plate=data_plate)
+        sites = find_latent_sites(
+            trace, model_trace, latent_sites=latent_site, data_plate=data_plate
+        )
     return trace, sites
 
 
@@ -144,12 +145,14 @@ def encode_points(
     model: Callable | None = None,
     device: torch.device | str | None = None,
     data_plate: str | None = None,
+    read_prior: bool = True,
 ) -> EncodedPoints:
     """Trace ``guide`` on every selected point, in batches, and read its latent sites.
 
     Observations are moved to ``device`` (when given) before the guide sees them; the densities
     come back with float64 CPU parameters. ``latent_site``: one site name, a list of names, or
-    None for every latent site of the data plate."""
+    None for every latent site of the data plate. With a ``model``, its prior is read too unless
+    ``read_prior`` is False (the model then only checks the sites and names the data plate)."""
     parts, names, plate_size, prior = [], None, None, None
     for part in batch_slices(len(selection.indices), batch_size):
         idx = selection.indices[part]
@@ -160,7 +163,7 @@ def encode_points(
         _check_points(trace, sites, idx, guide_args is not None)
         if names is None:
             names, plate_size = [s.name for s in sites], int(sites[0].dataset_size)
-            prior = None if model is None else _model_priors(sites)
+            prior = _model_priors(sites) if model is not None and read_prior else None
         parts.append([as_float64(s.per_dim) for s in sites])
     posterior = JointDensity([concat_points(list(p)) for p in zip(*parts)], names)
     return EncodedPoints(posterior, plate_size, prior)

@@ -5,6 +5,9 @@ with plain ``pyro.infer.SVI`` and two pyrodis ELBOs, then inspect the trained gu
 The KL per dimension is checked against an independent Monte-Carlo estimate written here from the
 Pyro traces alone (the guide run on ALL points in one call, its sites' own ``log_prob`` and the
 model's prior), not through pyrodis' density code; the decomposition must add up to its KL.
+
+Each ``test_user_*.py`` program is self-contained on purpose, written top to bottom as a Pyro user
+would (data, networks, model, guide): their model/guide blocks look alike because users' do.
 """
 
 from __future__ import annotations
