@@ -158,12 +158,9 @@ class AggregatePosterior(PointMixture):
 
         Args:
             guide: a trained guide following the latent-site contract (any factorised family,
-                several sites, AutoNormal); called on each batch as ``guide(x)``, or as
-                ``guide(*guide_args(x, indices))`` (or ``**`` when ``guide_args`` returns a dict),
-                under ``torch.no_grad``. Put its networks in eval mode first if they behave
-                differently in training. It must encode the points it is given: a data plate
-                that draws its own subsample is refused (pass ``subsample=indices`` through
-                ``guide_args``).
+                several sites, AutoNormal), in eval mode; called under ``torch.no_grad`` as
+                ``guide(x)`` or ``guide(*guide_args(x, indices))`` (``**`` for a dict). A data
+                plate that draws its own subsample is refused (pass ``subsample=`` the indices).
             dataset: a GroundTruthDataset (factor labels are kept), a tensor of observations
                 (N, ...; a float64 tensor stays float64) or a map-style torch Dataset.
             num_points: how many distinct points to use (uniform without replacement), None = all.
@@ -176,8 +173,7 @@ class AggregatePosterior(PointMixture):
                 guide), whatever its family, unless ``prior`` is given; else N(0, I) (assumed).
             prior: any factorised torch distribution (``dist.Laplace(0., 1.)``,
                 ``dist.Normal(zeros(D), ones(D)).to_event(1)``); it overrides the model's.
-            device: move each batch of observations there before calling the guide (e.g. the
-                device of its networks); the parameters are kept as float64 on the CPU.
+            device: where each batch goes before the guide (parameters come back to the CPU).
             data_plate: the name of the data plate, when it cannot be told from the model.
             kl_samples: draws per point of the Monte-Carlo KL (only without a closed form).
             factors, factor_names: (N, K) ground-truth labels of the whole dataset (any
@@ -198,6 +194,10 @@ class AggregatePosterior(PointMixture):
             data_plate=data_plate,
             read_prior=prior is None,
         )
+        return cls._from_encoded(enc, selection, prior, kl_samples)
+
+    @classmethod
+    def _from_encoded(cls, enc, selection, prior, kl_samples: int) -> AggregatePosterior:
         source = "model" if enc.prior is not None else ("given" if prior is not None else None)
         return cls(
             posterior=enc.posterior,

@@ -111,8 +111,6 @@ def to_inference_data(
         ('point', 'latent')
     """
     az = _import_arviz()
-    import xarray as xr
-
     names = resolve_latent_names(aggregate, latent_names)
     sites = _site_arrays(aggregate, names, int(num_samples), int(seed))
     points = np.arange(aggregate.num_points)
@@ -134,7 +132,15 @@ def to_inference_data(
         coords=coords,
         dims=dims,
     )
-    encoder = xr.Dataset(
+    idata.add_groups({"encoder": _encoder(aggregate, sites, coords)})
+    return idata
+
+
+def _encoder(aggregate, sites, coords):
+    """The ``encoder`` group: per-point parameters and KL of every site."""
+    import xarray as xr
+
+    return xr.Dataset(
         {k: v for *_, enc in sites for k, v in enc.items()},
         coords={k: v for k, v in coords.items() if k != "factor"},
         attrs={
@@ -143,5 +149,3 @@ def to_inference_data(
             "kl_method": aggregate.kl_method,
         },
     )
-    idata.add_groups({"encoder": encoder})
-    return idata

@@ -53,6 +53,17 @@ def _check(posterior: JointDensity, prior: JointDensity, reference_size, samples
         raise ValueError(f"samples_per_point must be at least 1, got {samples_per_point}")
 
 
+def _reference(posterior: JointDensity, reference_size: int, seed: int):
+    """The reference subset's densities and each point's position in it (−1 if absent)."""
+    num_points = posterior.batch_shape[0]
+    gen = torch.Generator().manual_seed(int(seed))
+    num_ref = min(int(reference_size), num_points)
+    ref_idx = torch.randperm(num_points, generator=gen)[:num_ref]
+    ref_pos = torch.full((num_points,), -1, dtype=torch.long)
+    ref_pos[ref_idx] = torch.arange(num_ref)
+    return posterior.rows(ref_idx), ref_pos
+
+
 def _terms_of_chunk(posterior, ref, ref_pos, n, z, num_points):
     """Per-sample MI, TC and per-dimension dwKL integrands (without log p) of one chunk."""
     num_ref = ref.batch_shape[0]
@@ -110,12 +121,8 @@ def kl_decomposition(
     _check(posterior, prior, reference_size, samples_per_point)
     num_points, dim = posterior.batch_shape
 
-    gen = torch.Generator().manual_seed(int(seed))
-    num_ref = min(int(reference_size), num_points)
-    ref_idx = torch.randperm(num_points, generator=gen)[:num_ref]
-    ref_pos = torch.full((num_points,), -1, dtype=torch.long)
-    ref_pos[ref_idx] = torch.arange(num_ref)
-    ref = posterior.rows(ref_idx)
+    ref, ref_pos = _reference(posterior, reference_size, seed)
+    num_ref = ref.batch_shape[0]
     points = torch.arange(num_points).repeat(samples_per_point)
     drawn = posterior.rows(points)
     z_all = drawn.sample(seed=int(seed))
