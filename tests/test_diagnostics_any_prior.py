@@ -182,3 +182,20 @@ def test_a_non_factorised_model_prior_names_prior_as_the_fix():
         tiny_guide, TinyBars(), model=model, prior=dist.Normal(0, 1)
     )
     assert agg.prior_source == "given"
+
+
+def test_a_joint_density_of_two_families_can_be_given_directly():
+    from pyrodis.diagnostics import JointDensity
+
+    q = JointDensity(
+        [dist.Normal(torch.randn(30, 2), 0.5), dist.Laplace(torch.randn(30, 1), 0.5)], ["a", "b"]
+    )
+    p = JointDensity(
+        [dist.Normal(torch.zeros(2), 1.0), dist.Laplace(torch.zeros(1), 1.0)], ["a", "b"]
+    )
+    agg = AggregatePosterior(posterior=q, prior=p)
+    assert agg.loc.dtype == torch.float64 and agg.latent_names == ["a[0]", "a[1]", "b[0]"]
+    expected = torch.distributions.kl_divergence(q.parts[1], p.parts[1]).mean(0).double()
+    np.testing.assert_allclose(agg.kl_per_dim()[2:], expected.numpy(), rtol=1e-6)
+    terms = agg.decomposition(reference_size=30)
+    assert terms["mi"] + terms["tc"] + terms["dwkl"] == pytest.approx(terms["kl"], abs=1e-9)

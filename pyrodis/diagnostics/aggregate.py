@@ -33,12 +33,12 @@ import torch
 from torch.distributions import Distribution
 
 from .decomposition import DEFAULT_REFERENCE_SIZE, kl_decomposition
-from .densities import as_float64
 from .encoding import GuideArgs, encode_points, with_factors
 from .factor_mi import discretised_mutual_information
 from .joint import (
     JointDensity,
     KLPerDim,
+    as_joint,
     gaussian_posterior,
     gaussian_prior,
     kl_per_dim,
@@ -104,8 +104,7 @@ class AggregatePosterior(PointMixture):
             raise ValueError("pass either loc and scale (Gaussian) or posterior=, not both")
         if posterior is None:
             posterior = gaussian_posterior(loc, scale)
-        if not isinstance(posterior, JointDensity):
-            posterior = JointDensity([as_float64(posterior)], [site_name])
+        posterior = as_joint(posterior, site_name).float64()
         if prior_loc is not None or prior_scale is not None:
             prior = gaussian_prior(
                 0.0 if prior_loc is None else prior_loc,

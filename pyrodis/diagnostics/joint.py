@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch.distributions import Distribution, Normal, kl_divergence
 
-from .densities import center, map_params, per_dim_prior, sample_seeded, spread
+from .densities import as_float64, center, map_params, per_dim_prior, sample_seeded, spread
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -64,6 +64,10 @@ class JointDensity:
             [map_params(p, lambda t, p=p: t.expand(p.batch_shape)[index]) for p in self.parts],
             self.names,
         )
+
+    def float64(self) -> JointDensity:
+        """The same densities with float64 CPU parameters."""
+        return JointDensity([as_float64(p) for p in self.parts], self.names)
 
     def site(self, name: str) -> tuple[Distribution, slice]:
         """The distribution and the joint dimensions of one site."""
@@ -138,7 +142,7 @@ def gaussian_prior(prior_loc, prior_scale, dim: int) -> Normal:
 def split_prior(prior, posterior: JointDensity) -> JointDensity:
     """A prior for every site: a JointDensity as is, or one factorised prior split over sites."""
     if isinstance(prior, JointDensity):
-        return prior
+        return prior.float64()
     whole = per_dim_prior(prior, posterior.batch_shape[-1])
     return JointDensity(
         [map_params(whole, lambda t, s=s: t[s]) for s in posterior.slices], posterior.names
