@@ -16,7 +16,6 @@ model is built (``pyro.set_rng_seed(seed)``); ``seed=`` seeds the batches.
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from pyrodis.data.sources import as_source
 from pyrodis.devices import resolve_device
 from pyrodis.inference.history import History, ProgressBar
 from pyrodis.inference.interrupts import deferred_interrupts
+from pyrodis.inference.model_args import call_args_for
 from pyrodis.inference.optim_rates import create_optimisers, scale_rates
 from pyrodis.inference.param_state import restore_params, rng_state, set_rng_state, trace_params
 from pyrodis.inference.schedules import Schedule, constant
@@ -47,20 +47,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, step: int) -> None:
         super().__init__(f"training interrupted at step {step}")
         self.step = step
-
-
-def _default_args(model: Callable) -> Callable[[Any, torch.Tensor], tuple]:
-    """``(x, indices)`` for a model with two or more positional parameters, else ``(x,)``."""
-    try:
-        params = inspect.signature(model).parameters.values()
-    except (TypeError, ValueError):  # builtins, C callables
-        return lambda x, idx: (x,)
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    positional = [p for p in params if p.kind in kinds]
-    takes_more = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
-    return (
-        (lambda x, idx: (x, idx)) if len(positional) >= 2 or takes_more else (lambda x, idx: (x,))
-    )
 
 
 def _non_finite_terms(terms: dict[str, float]) -> list[str]:
@@ -131,7 +117,7 @@ class Trainer:
         self.seed = seed
         self.callbacks = list(callbacks)
         self.progress = progress
-        self.model_args = model_args or _default_args(model)
+        self.model_args = model_args or call_args_for(model)
         self.device = None if device is None else resolve_device(device)
         self.step = 0
         self.history = History(log_every)

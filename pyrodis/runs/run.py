@@ -112,8 +112,10 @@ def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> No
 
 
 def single_image_pair(vae: Any) -> tuple[Any, Any]:
-    """The model/guide of single images: a pair model's ``model_single``/``guide_single``."""
-    return getattr(vae, "model_single", vae.model), getattr(vae, "guide_single", vae.guide)
+    """The model/guide of single images: a pair model's ``model_single``/``guide_single`` (the
+    model is ``None`` for an object that has only a guide)."""
+    model = getattr(vae, "model_single", getattr(vae, "model", None))
+    return model, getattr(vae, "guide_single", vae.guide)
 
 
 def load_run(path: str | Path, device: str | None = "cpu") -> Run:
