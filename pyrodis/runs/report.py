@@ -34,7 +34,6 @@ from pyrodis.runs.pair_report import changed_latent_table, pair_section
 from pyrodis.runs.report_sections import SECTIONS, report_sections
 from pyrodis.runs.run import single_image_pair
 
-
 __all__ = ["SECTIONS", "report_numbers", "write_report"]
 
 
