@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from pyrodis.data.dsprites import DSprites  # noqa: E402
 from pyrodis.diagnostics import AggregatePosterior  # noqa: E402
-from pyrodis.diagnostics.decomposition import DEFAULT_REFERENCE_SIZE  # noqa: E402
+from pyrodis.diagnostics.decomposition import DEFAULT_SUBSET_SIZE  # noqa: E402
 from pyrodis.models import VAE  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--reference-size", type=int, default=DEFAULT_REFERENCE_SIZE)
+    parser.add_argument("--reference-size", type=int, default=DEFAULT_SUBSET_SIZE)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -117,6 +117,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("run", type=Path, metavar="RUN", help="run directory")
     report.add_argument("--out", type=Path, help="output directory (default: RUN)")
+    for command in (train, evaluate, report):
+        command.add_argument(
+            "--device",
+            help="auto | cpu | cuda | cuda:N | mps (train default: the config's train.device, "
+            "'auto'; evaluate/report default: cpu)",
+        )
 
     sub.add_parser("datasets", help="list the datasets", description="List the datasets.")
     sub.add_parser("presets", help="list the presets", description="List the training presets.")
@@ -148,6 +154,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             data_path=args.data_path,
             seed=args.seed,
+            device=args.device,
             overrides=args.overrides,
         )
         if args.dry_run:
@@ -157,7 +164,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         run = train_run(
-            out, config, resume=bool(args.resume), steps=args.steps, progress=not args.no_progress
+            out,
+            config,
+            resume=bool(args.resume),
+            steps=args.steps,
+            progress=not args.no_progress,
+            device=args.device if args.resume else None,
         )
     except TrainingInterrupted as stop:
         print(
@@ -199,6 +211,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         seed=args.seed,
         representation=args.representation,
+        device=args.device or "cpu",
     )
     print(result.table())
     print(f"wrote {args.run / 'metrics.json'}")
@@ -209,7 +222,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pyrodis.runs import load_run
     from pyrodis.runs.report import write_report
 
-    run = load_run(args.run)
+    run = load_run(args.run, device=args.device or "cpu")
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)

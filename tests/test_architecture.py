@@ -17,6 +17,7 @@ ROOT = pathlib.Path(pyrodis.__file__).parent
 LAYERS = {
     "seeding": 0,
     "version": 0,
+    "devices": 0,
     "figures": 0,
     "data": 1,
     "metrics": 1,

@@ -116,23 +116,33 @@ def test_prior_can_be_read_from_the_model():
     np.testing.assert_allclose(agg.kl_per_dim(), expected.numpy(), rtol=1e-12)
 
 
-def test_non_gaussian_and_ambiguous_guides_are_rejected():
+def test_laplace_guides_and_several_sites_are_read():
     def laplace_guide(x):
         with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
-            pyro.sample("z", dist.Laplace(torch.zeros(x.shape[0], 2), 1.0).to_event(1))
+            pyro.sample("z", dist.Laplace(torch.zeros(x.shape[0], 2), 0.5).to_event(1))
 
-    with pytest.raises(TypeError, match="factorised Gaussian guide"):
-        AggregatePosterior.from_guide(laplace_guide, TinyBars())
+    agg = AggregatePosterior.from_guide(laplace_guide, TinyBars())
+    assert isinstance(agg.posterior.parts[0], torch.distributions.Laplace)
+    assert agg.prior_source.startswith("N(0, I) (assumed")
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Laplace(0.0, 0.5), torch.distributions.Normal(0.0, 1.0)
+    )
+    np.testing.assert_allclose(agg.kl_per_dim(), [float(expected)] * 2, rtol=1e-6)
 
     def two_sites(x):
         with pyro.plate("data", size=30, subsample=torch.arange(x.shape[0])):
             pyro.sample("a", dist.Normal(torch.zeros(x.shape[0], 2), 1.0).to_event(1))
-            pyro.sample("b", dist.Normal(torch.zeros(x.shape[0], 3), 1.0).to_event(1))
+            pyro.sample("b", dist.Normal(torch.ones(x.shape[0], 3), 0.5).to_event(1))
 
-    with pytest.raises(ValueError, match="latent_site"):
-        AggregatePosterior.from_guide(two_sites, TinyBars())
+    both = AggregatePosterior.from_guide(two_sites, TinyBars())
+    assert both.site_names == ("a", "b") and both.latent_dim == 5
+    assert both.latent_names == ["a[0]", "a[1]", "b[0]", "b[1]", "b[2]"]
     agg = AggregatePosterior.from_guide(two_sites, TinyBars(), latent_site="b")
     assert agg.latent_dim == 3 and agg.site_name == "b"
+    np.testing.assert_allclose(both.site("b").kl_per_dim(), agg.kl_per_dim())
+    np.testing.assert_allclose(both.kl_per_dim()[2:], agg.kl_per_dim())
+    with pytest.raises(KeyError, match="the sites are"):
+        both.site("c")
     with pytest.raises(TypeError, match="guide_args must return"):
         AggregatePosterior.from_guide(tiny_guide, TinyBars(), guide_args=lambda x, i: x)
 
@@ -166,7 +176,9 @@ def test_bad_parameters_are_rejected():
         AggregatePosterior(loc, scale, prior_scale=0.0)
     with pytest.raises(ValueError, match="strictly positive"):
         AggregatePosterior(loc, -scale)
+    with pytest.raises(ValueError, match="either loc and scale"):
+        AggregatePosterior(loc)
     with pytest.raises(ValueError, match="one row per point"):
         AggregatePosterior(loc, scale, factors=np.zeros((3, 1)))
-    with pytest.raises(TypeError, match="GroundTruthDataset, a torch.Tensor"):
+    with pytest.raises(TypeError, match="a ground-truth dataset, a tensor"):
         AggregatePosterior.from_guide(tiny_guide, 42)

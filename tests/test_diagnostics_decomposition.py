@@ -5,8 +5,20 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.distributions import Normal
 
-from pyrodis.diagnostics import AggregatePosterior, kl_decomposition
+from pyrodis.diagnostics import AggregatePosterior
+from pyrodis.diagnostics import kl_decomposition as _decomposition
+
+
+def kl_decomposition(loc, scale, **kwargs):
+    """The decomposition of Gaussian posteriors N(loc, scale) (M, D) against N(0, I)."""
+    posterior = torch.distributions.Normal(
+        torch.as_tensor(loc, dtype=torch.float64),
+        torch.as_tensor(scale, dtype=torch.float64),
+        validate_args=False,
+    )
+    return _decomposition(posterior, **kwargs)
 
 
 def _random_posteriors(m=300, d=3, seed=0):
@@ -119,21 +131,35 @@ def test_aggregate_uses_its_prior_in_the_decomposition():
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "loc,scale,kwargs,match",
     [
-        ({"loc": torch.zeros(1, 2), "scale": torch.ones(1, 2)}, "at least 2 points"),
-        ({"loc": torch.zeros(4, 2), "scale": torch.ones(4, 3)}, "shape"),
-        ({"loc": torch.zeros(4, 2), "scale": torch.zeros(4, 2)}, "strictly positive"),
-        ({"loc": torch.zeros(4, 2), "scale": torch.ones(4, 2), "reference_size": 1}, "reference"),
-        (
-            {"loc": torch.zeros(4, 2), "scale": torch.ones(4, 2), "prior_loc": torch.zeros(3)},
-            "prior",
-        ),
+        (torch.zeros(1, 2), torch.ones(1, 2), {}, "at least 2 points"),
+        (torch.zeros(4, 2), torch.zeros(4, 2), {}, "strictly positive"),
+        (torch.zeros(4, 2), torch.ones(4, 2), {"reference_size": 1}, "reference"),
+        (torch.zeros(4, 2), torch.ones(4, 2), {"prior": Normal(torch.zeros(3), 1.0)}, "prior"),
+        (torch.zeros(4, 0), torch.ones(4, 0), {}, "no latent dimension"),
+        (torch.full((4, 2), math.nan), torch.ones(4, 2), {}, "not finite"),
     ],
 )
-def test_bad_input_is_rejected_with_a_clear_message(kwargs, match):
+def test_bad_input_is_rejected_with_a_clear_message(loc, scale, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        kl_decomposition(**kwargs)
+        kl_decomposition(loc, scale, **kwargs)
+
+
+def test_laplace_posteriors_against_a_student_t_prior_use_their_own_densities():
+    """Identical Laplace posteriors: q(z) = q(z|x), so MI = TC = 0 and dwKL = KL, estimated with
+    the Laplace and Student-t log-densities (a Gaussian reading would give another KL)."""
+    from torch.distributions import Laplace, StudentT
+
+    q = Laplace(torch.full((60, 2), 0.5, dtype=torch.float64), 0.7)
+    prior = StudentT(torch.tensor([3.0, 5.0], dtype=torch.float64), 0.0, 1.0)
+    out = _decomposition(q, prior, samples_per_point=20, reference_size=16, kl_samples=400)
+    assert out["kl_method"] == "monte carlo"
+    assert out["mi"] == pytest.approx(0.0, abs=1e-12) and out["tc"] == pytest.approx(0, abs=1e-12)
+    z = q.sample((4000,))
+    direct = (q.log_prob(z) - prior.log_prob(z)).mean((0, 1)).sum()
+    assert out["kl"] == pytest.approx(float(direct), abs=4 * out["kl_se"] + 0.01)
+    assert out["kl_analytic"] == pytest.approx(float(direct), abs=0.02)
 
 
 def test_decomposition_of_a_small_neural_guide():

@@ -155,3 +155,91 @@ def test_two_latent_sites_are_joined():
     expected = pyro.infer.Trace_ELBO().loss(model, guide, x)
     pyro.set_rng_seed(2)
     assert TCELBO(1, 1, 1).loss(model, guide, x) == pytest.approx(expected, rel=1e-5)
+
+
+def _auto_model(prior):
+    W = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+
+    def model(x, idx):
+        with pyro.plate("data", 64, subsample=idx):
+            z = pyro.sample("z", prior(len(x)).to_event(1))
+            pyro.sample("x", dist.Normal(z @ W, 1.0).to_event(1), obs=x)
+
+    return model
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        lambda n: dist.Normal(torch.zeros(n, 3), 1.0),
+        lambda n: dist.Gamma(torch.full((n, 3), 2.0), 1.0),
+    ],
+    ids=["real", "positive"],
+)
+def test_autonormal_is_a_latent_site_and_tc_elbo_reduces_to_trace_elbo(prior):
+    from pyro.infer.autoguide import AutoNormal
+
+    model = _auto_model(prior)
+    guide = AutoNormal(model, create_plates=lambda x, idx: pyro.plate("data", 64, subsample=idx))
+    x, idx = torch.randn(16, 5), torch.arange(16)
+    guide(x, idx)  # set the autoguide up (it runs the model once)
+    (site,) = find_latent_sites(*_traces(model, guide, x, idx))
+    assert (site.name, site.aux_name, tuple(site.per_dim.batch_shape)) == (
+        "z",
+        "z_unconstrained",
+        (16, 3),
+    )
+    pyro.set_rng_seed(3)
+    expected = pyro.infer.Trace_ELBO().loss(model, guide, x, idx)
+    pyro.set_rng_seed(3)
+    assert TCELBO(1, 1, 1).loss(model, guide, x, idx) == pytest.approx(expected, rel=1e-6)
+
+
+def test_other_autoguides_get_an_error_naming_autonormal():
+    from pyro.infer.autoguide import AutoDiagonalNormal
+
+    model = _auto_model(lambda n: dist.Normal(torch.zeros(n, 3), 1.0))
+    guide = AutoDiagonalNormal(model)
+    with pytest.raises(LatentSiteError, match="point mass.*use pyro.infer.autoguide.AutoNormal"):
+        TCELBO().loss(model, guide, torch.randn(8, 5), torch.arange(8))
+
+
+def test_data_plate_at_dim_minus_two_with_a_feature_plate_inside():
+    def model(x):
+        features = pyro.plate("features", x.shape[1], dim=-1)
+        with features:
+            w = pyro.sample("w", dist.Normal(0.0, 1.0))  # a per-feature latent: not a latent site
+        with pyro.plate("rows", 50, subsample=torch.arange(len(x)), dim=-2):
+            z = pyro.sample("z", dist.Normal(torch.zeros(len(x), 1, 2), 1.0).to_event(1))
+            with features:
+                pyro.sample("x", dist.Normal(z.sum(-1) * w, 1.0), obs=x)
+
+    def guide(x):
+        scale = pyro.param(
+            "feature_scale", torch.ones(x.shape[1]), constraint=dist.constraints.positive
+        )
+        with pyro.plate("features", x.shape[1], dim=-1):
+            pyro.sample("w", dist.Normal(0.0, scale))
+        with pyro.plate("rows", 50, subsample=torch.arange(len(x)), dim=-2):
+            loc = x.mean(-1, keepdim=True).unsqueeze(-1).expand(-1, 1, 2)
+            pyro.sample("z", dist.Normal(loc, 0.5).to_event(1))
+
+    x = torch.randn(6, 4)
+    (site,) = find_latent_sites(*_traces(model, guide, x))
+    assert (site.name, site.plate, site.batch_size, site.latent_dim) == ("z", "rows", 6, 2)
+    assert tuple(site.per_dim.batch_shape) == (6, 2) and site.value.shape == (6, 2)
+    pyro.set_rng_seed(0)
+    expected = pyro.infer.Trace_ELBO().loss(model, guide, x)
+    pyro.set_rng_seed(0)
+    assert TCELBO(1, 1, 1).loss(model, guide, x) == pytest.approx(expected, rel=1e-5)
+    (named,) = find_latent_sites(*_traces(model, guide, x), data_plate="rows")
+    assert named.name == "z"
+
+
+def test_a_guide_site_without_prior_lists_the_models_latent_sites():
+    x = torch.randn(4)
+    guide_trace, model_trace = _traces(
+        lambda x: _model(x, name="other"), lambda x: _guide(x, name="code"), x
+    )
+    with pytest.raises(LatentSiteError, match=r"the model's latent sites are \['other'\]"):
+        find_latent_sites(guide_trace, model_trace)

@@ -146,3 +146,23 @@ def test_custom_networks_and_bad_num_data():
     assert vae.encoder is enc and vae.decoder is dec
     with pytest.raises(ValueError, match="num_data"):
         VAE(num_data=0)
+
+
+def test_two_vaes_in_one_process_each_train_and_two_runs_load_side_by_side():
+    """Regression: the second VAE's SVI used to step the first one's tensors (shared names in
+    Pyro's param store) and trained nothing, silently."""
+    x = (torch.rand(16, 1, 32, 32) > 0.5).float()
+    vaes = [
+        VAE(latent_dim=3, image_shape=(1, 32, 32), architecture="mlp", hidden=(32,), num_data=16)
+        for _ in range(2)
+    ]
+    for vae in vaes:
+        before = [p.detach().clone() for p in vae.parameters()]
+        svi = pyro.infer.SVI(vae.model, vae.guide, pyro.optim.Adam({"lr": 1e-2}), Trace_ELBO())
+        for _ in range(3):
+            svi.step(x)
+        assert all(not torch.equal(b, p) for b, p in zip(before, vae.parameters()))
+    first = [p.detach().clone() for p in vaes[0].parameters()]
+    svi = pyro.infer.SVI(vaes[0].model, vaes[0].guide, pyro.optim.Adam({"lr": 1e-2}), Trace_ELBO())
+    svi.step(x)  # back to the first: it trains again, the second stays as it was
+    assert all(not torch.equal(b, p) for b, p in zip(first, vaes[0].parameters()))

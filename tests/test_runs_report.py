@@ -71,7 +71,7 @@ def test_report_has_every_section_figure_and_number(tmp_path):
     assert "&quot;gamma&quot;: 6.4" in text  # the config, escaped
     numbers = json.loads((tmp_path / "run/report.json").read_text())
     assert numbers["aggregate_posterior"]["num_points"] == 20
-    assert numbers["active_units"]["latents"] == ["z0", "z1"]
+    assert numbers["active_units"]["latents"] == ["z[0]", "z[1]"]  # site[i] names
     dec = numbers["decomposition"]
     assert dec["mi"] + dec["tc"] + dec["dwkl"] == pytest.approx(dec["kl"], abs=1e-9)
     assert numbers["mutual_information"]["matched_factor"][:2] == ["row", "col"]

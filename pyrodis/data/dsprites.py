@@ -24,12 +24,12 @@ canvases (:func:`render_sprites`), with no per-item work.  The official outlines
 never published: the grid, order, dtype and index match the file exactly, the pixels do not.
 
 ``path=...`` loads the official ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (or its HDF5
-twin) through the same interface; factor values are read from the file and images are kept as
-packed bits (377 MB for the full file instead of 3 GB).  Keys, shapes, dtypes, binary pixels and
-the row-major class grid are always checked, with an error that says what is wrong.  The md5 in
-REFERENCE can only match the full official ``.npz``: by default it is checked (with a warning on
-a mismatch) only for a file with the full grid, ``verify=True`` makes a mismatch an error, and
-files in the official layout with a smaller grid (as the tests write) load as that grid.
+twin) through the same interface; factor values are read from the file and images are kept as packed
+bits (377 MB for the full file instead of 3 GB).  Keys, shapes, dtypes, binary pixels and the
+row-major class grid are always checked, with an error that says what is wrong.  The md5 given in
+``docs/data.rst`` can only match the full official ``.npz``: by default it is checked (with a
+warning on a mismatch) only for a file with the full grid, ``verify=True`` makes a mismatch an
+error, and files in the official layout with a smaller grid (as the tests write) load as that grid.
 
 Reference: L. Matthey, I. Higgins, D. Hassabis, A. Lerchner. dSprites: Disentanglement testing
 Sprites dataset. https://github.com/deepmind/dsprites-dataset/, 2017.

@@ -2,24 +2,24 @@
 units, the MI / TC / dimension-wise KL decomposition, ArviZ export and figures (pure functions:
 guide and data in, numbers and figures out; the run report is assembled by pyrodis.runs).
 
-Works on any guide that follows the latent-site contract (a Gaussian latent site inside a data
-plate); see :class:`AggregatePosterior`.
+Works on any guide that follows the latent-site contract (``docs/contract.rst``): latent sites in
+a data plate whose guide and prior factorise over the latent dimensions, of any torch family, one
+site or several, hand-written or AutoNormal; see :class:`AggregatePosterior`.
 """
 
 from .aggregate import AggregatePosterior
 from .arviz_export import to_inference_data
 from .decomposition import kl_decomposition
-from .gaussian import gaussian_kl, gaussian_log_density
-from .mutual_info import discretised_mutual_information, match_latents
+from .factor_mi import discretised_mutual_information, match_latents
+from .joint import JointDensity
 from .plots import plot_kl_per_dim, plot_latent_vs_factor, plot_marginals, plot_mi_heatmap
 from .training_plots import plot_discriminator_accuracy, plot_training_curves
 from .traversals import plot_reconstructions, plot_traversals
 
 __all__ = [
     "AggregatePosterior",
+    "JointDensity",
     "discretised_mutual_information",
-    "gaussian_kl",
-    "gaussian_log_density",
     "kl_decomposition",
     "match_latents",
     "plot_discriminator_accuracy",

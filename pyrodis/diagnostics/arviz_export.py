@@ -3,31 +3,30 @@
 Groups (ArviZ reads arrays as (chain, draw, ...); there is one chain, so use
 ``az.summary(kind="stats")``: single-chain r_hat is undefined):
 
-* ``posterior``: ``z`` (chain=1, draw=S, latent=D), S draws from q(z) = (1/M) Σ_m q(z|x_m);
-* ``prior``: ``z`` likewise from the reference prior p(z), so ``az.plot_dist_comparison`` overlays
-  q(z_j) on p(z_j);
-* ``encoder``: the per-datapoint posterior parameters ``loc`` and ``scale`` (point=M, latent=D),
-  and ``kl`` (latent) the average KL per latent;
+* ``posterior``: one variable per latent site, named after the site (``z``, ``style``, ...),
+  (chain=1, draw=S, latent), S draws from q(z) = (1/M) Σ_m q(z|x_m), all sites drawn jointly;
+* ``prior``: the same variables drawn from the reference prior p(z), so
+  ``az.plot_dist_comparison`` overlays q(z_j) on p(z_j);
+* ``encoder``: the per-datapoint parameters of the guide's own family (``loc`` and ``scale`` for a
+  Normal, ``df``, ``loc``, ``scale`` for a Student-t, ...; point=M, latent), and ``kl`` (latent)
+  the average KL per latent;
 * ``constant_data``: ``dataset_index`` (point) and, when known, ``factors`` (point, factor) of
   factor classes with the factor names as coordinates.
 
-The ``latent`` coordinate is z0…z{D−1}, or the matched factor's name for latents matched to a
-factor (``latent_names="factor"``), or any D names given.
+The latent coordinate of a site is 0…D_s−1, so ArviZ names a dimension ``site[i]`` (``z[0]``,
+``style[2]``), or the matched factor's name for latents matched to a factor
+(``latent_names="factor"``), or any D names given. With one site the dimension is called
+``latent``; with several, ``latent_<site>`` and the encoder variables ``<site>_<parameter>``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-if TYPE_CHECKING:
-    import arviz
-
-    from .aggregate import AggregatePosterior
+from .densities import leaf_params
 
 
 def _import_arviz():
@@ -38,18 +37,19 @@ def _import_arviz():
     return arviz
 
 
-def resolve_latent_names(
-    aggregate: AggregatePosterior, latent_names: str | Sequence[str] | None
-) -> list[str]:
-    """Names for the D latents: None/"index" → z0…, "factor" → matched factor names, or a list."""
-    default = [f"z{j}" for j in range(aggregate.latent_dim)]
+def resolve_latent_names(aggregate, latent_names: str | Sequence[str] | None) -> list:
+    """Coordinates of the D joint latents: None/"index" → each site's 0…D_s−1, "factor" → the
+    matched factor's name where there is one, or D distinct names."""
+    default = [j - s.start for s in aggregate.posterior.slices for j in range(s.start, s.stop)]
     if latent_names is None or latent_names == "index":
         return default
     if latent_names == "factor":
-        from .mutual_info import match_latents
+        from .factor_mi import match_latents
 
         _, matched = match_latents(aggregate.mutual_information())
-        return [aggregate.factor_names[k] if k >= 0 else default[j] for j, k in enumerate(matched)]
+        return [
+            aggregate.factor_names[k] if k >= 0 else str(default[j]) for j, k in enumerate(matched)
+        ]
     names = [str(n) for n in latent_names]
     if len(names) != aggregate.latent_dim or len(set(names)) != len(names):
         raise ValueError(
@@ -59,19 +59,41 @@ def resolve_latent_names(
     return names
 
 
+def _site_arrays(aggregate, names: list, num_samples: int, seed: int):
+    """Per site: (variable, dim name, coordinates, posterior draws, prior draws, encoder vars)."""
+    posterior = aggregate.sample(num_samples, seed=seed).numpy()
+    prior = aggregate.sample_prior(num_samples, seed=seed + 1).numpy()
+    kl = aggregate.kl_per_dim()
+    several = len(aggregate.site_names) > 1
+    out = []
+    for site, part, s in zip(
+        aggregate.site_names, aggregate.posterior.parts, aggregate.posterior.slices
+    ):
+        dim = f"latent_{site}" if several else "latent"
+        prefix = f"{site}_" if several else ""
+        encoder = {
+            f"{prefix}{k}": (("point", dim), v.expand(part.batch_shape).numpy())
+            for k, v in leaf_params(part).items()
+        }
+        encoder[f"{prefix}kl"] = ((dim,), kl[s])
+        out.append((site, dim, names[s], posterior[:, s], prior[:, s], encoder))
+    return out
+
+
 def to_inference_data(
-    aggregate: AggregatePosterior,
+    aggregate,
     num_samples: int = 1000,
     seed: int = 0,
     latent_names: str | Sequence[str] | None = None,
-) -> arviz.InferenceData:
+):
     """Build an ``arviz.InferenceData`` view of an :class:`AggregatePosterior`.
 
     Args:
-        aggregate: the aggregate posterior.
+        aggregate: the :class:`~pyrodis.diagnostics.aggregate.AggregatePosterior`.
         num_samples: S, draws from q(z) and from the prior.
         seed: seeds both sets of draws.
-        latent_names: None or "index" (z0…), "factor" (matched factor names), or D names.
+        latent_names: None or "index" (0…D_s−1 per site), "factor" (matched factor names), or
+            D names.
 
     Example:
         >>> import arviz as az, torch
@@ -80,44 +102,50 @@ def to_inference_data(
         >>> idata = agg.to_inference_data(num_samples=500)
         >>> az.summary(idata, kind="stats").shape
         (3, 4)
+        >>> list(az.summary(idata, kind="stats").index)
+        ['z[0]', 'z[1]', 'z[2]']
         >>> _ = az.plot_posterior(idata, var_names=["z"])
-        >>> _ = az.plot_pair(idata, var_names=["z"], coords={"latent": ["z0", "z1"]}, kind="kde")
-        >>> _ = az.plot_kde(idata.posterior["z"].sel(latent="z0").values.ravel())
+        >>> _ = az.plot_pair(idata, var_names=["z"], coords={"latent": [0, 1]}, kind="kde")
+        >>> _ = az.plot_kde(idata.posterior["z"].sel(latent=0).values.ravel())
         >>> idata.encoder["loc"].dims
         ('point', 'latent')
     """
     az = _import_arviz()
-    import xarray as xr
-
     names = resolve_latent_names(aggregate, latent_names)
-    gen = torch.Generator().manual_seed(int(seed) + 1)
-    prior = aggregate.prior_loc + aggregate.prior_scale * torch.randn(
-        int(num_samples), aggregate.latent_dim, generator=gen, dtype=torch.float64
-    )
-    posterior = aggregate.sample(num_samples, seed=seed)
-    idx = aggregate.indices if aggregate.indices is not None else np.arange(aggregate.num_points)
+    sites = _site_arrays(aggregate, names, int(num_samples), int(seed))
+    points = np.arange(aggregate.num_points)
+    idx = aggregate.indices if aggregate.indices is not None else points
     constant = {"dataset_index": idx}
-    dims = {"z": ["latent"], "dataset_index": ["point"]}
-    coords = {"latent": names, "point": np.arange(aggregate.num_points)}
+    dims = {"dataset_index": ["point"]}
+    coords = {"point": points}
+    for site, dim, site_coords, _, _, _ in sites:
+        dims[site] = [dim]
+        coords[dim] = list(site_coords)
     if aggregate.factors is not None:
         constant["factors"] = aggregate.factors
         dims["factors"] = ["point", "factor"]
         coords["factor"] = list(aggregate.factor_names)
     idata = az.from_dict(
-        posterior={"z": posterior.numpy()[None]},
-        prior={"z": prior.numpy()[None]},
+        posterior={site: post[None] for site, _, _, post, _, _ in sites},
+        prior={site: pri[None] for site, _, _, _, pri, _ in sites},
         constant_data=constant,
         coords=coords,
         dims=dims,
     )
-    encoder = xr.Dataset(
-        {
-            "loc": (("point", "latent"), aggregate.loc.numpy()),
-            "scale": (("point", "latent"), aggregate.scale.numpy()),
-            "kl": (("latent",), aggregate.kl_per_dim()),
-        },
-        coords={"latent": names, "point": coords["point"]},
-        attrs={"site": aggregate.site_name, "prior": aggregate.prior_source},
-    )
-    idata.add_groups({"encoder": encoder})
+    idata.add_groups({"encoder": _encoder(aggregate, sites, coords)})
     return idata
+
+
+def _encoder(aggregate, sites, coords):
+    """The ``encoder`` group: per-point parameters and KL of every site."""
+    import xarray as xr
+
+    return xr.Dataset(
+        {k: v for *_, enc in sites for k, v in enc.items()},
+        coords={k: v for k, v in coords.items() if k != "factor"},
+        attrs={
+            "sites": list(aggregate.site_names),
+            "prior": aggregate.prior_source,
+            "kl_method": aggregate.kl_method,
+        },
+    )

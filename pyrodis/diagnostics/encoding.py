@@ -1,40 +1,44 @@
-"""Running a trained guide over a dataset and reading its Gaussian latent site.
+"""Running a trained guide over a dataset and reading its latent sites.
 
-The guide follows pyrodis' latent-site contract (DESIGN.md): its latent site is a ``pyro.sample``
-site inside the data plate whose distribution is a factorised Gaussian
-``Normal(loc, scale).to_event(1)``.  :func:`encode_points` traces the guide on batches of
-observations and reads ``loc`` and ``scale`` of that site through
-:func:`pyrodis.inference.latent_sites.find_latent_sites`.
+The guide follows pyrodis' latent-site contract (``docs/contract.rst``): its latent sites are
+``pyro.sample`` sites inside the data plate whose distributions factorise over the latent
+dimensions (any torch family, or an AutoNormal latent). :func:`encode_points` traces the guide on
+batches of observations, finds the sites with
+:func:`pyrodis.inference.latent_sites.find_latent_sites` and keeps each site's per-dimension
+densities (``LatentSite.per_dim``), concatenated over the batches in float64.
+
+The guide must encode the points it is asked for: a guide whose data plate draws its own
+subsample (``pyro.plate("data", N, subsample_size=B)`` ignoring the indices it is given) is
+detected from the trace and refused, with the fix.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyro.poutine as poutine
 import torch
-from torch.distributions import Independent, Normal
 
-from pyrodis.inference.latent_sites import find_latent_sites
+from pyrodis.inference.latent_sites import LatentSite, find_latent_sites
+from pyrodis.inference.model_args import call_args_for, takes_indices
 
-from .sources import PointSelection, load_observations
+from .densities import as_float64, concat_points, per_dim_prior
+from .joint import JointDensity
+from .points import PointSelection
 
 GuideArgs = Callable[[torch.Tensor, torch.Tensor], tuple | dict]
 
 
 @dataclass
 class EncodedPoints:
-    """Per-point Gaussian posterior parameters read from a guide (float64, (M, D))."""
+    """Per-point densities read from a guide: every site's (M, D_s) densities, float64."""
 
-    loc: torch.Tensor
-    scale: torch.Tensor
-    site_name: str
+    posterior: JointDensity
     plate_size: int  # N read from the data plate of the first batch
-    prior_loc: torch.Tensor | None  # (D,) when read from the model, else None
-    prior_scale: torch.Tensor | None
+    prior: JointDensity | None  # (D,) per site when read from the model, else None
 
 
 def batch_slices(num_points: int, batch_size: int) -> list[slice]:
@@ -51,29 +55,6 @@ def batch_slices(num_points: int, batch_size: int) -> list[slice]:
     return [slice(s, e) for s, e in zip(starts, ends)]
 
 
-def gaussian_parameters(
-    dist: torch.distributions.Distribution, site_name: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(loc, scale)`` of a factorised Normal (possibly wrapped in Independent), shape (B, D)."""
-    base = dist
-    while isinstance(base, Independent):
-        base = base.base_dist
-    if not isinstance(base, Normal):
-        raise TypeError(
-            f"latent site {site_name!r} has distribution {type(dist).__name__} over "
-            f"{type(base).__name__}; the diagnostics need a factorised Gaussian guide, e.g. "
-            "dist.Normal(loc, scale).to_event(1)"
-        )
-    shape = dist.batch_shape + dist.event_shape
-    if len(shape) != 2:
-        raise ValueError(
-            f"latent site {site_name!r} must have batch shape (B,) and event shape (D,), got "
-            f"batch {tuple(dist.batch_shape)} and event {tuple(dist.event_shape)}; "
-            "use .to_event(1) on a (B, D) Normal"
-        )
-    return base.loc.expand(shape), base.scale.expand(shape)
-
-
 def _call_args(x: torch.Tensor, indices: np.ndarray, guide_args: GuideArgs | None):
     if guide_args is None:
         return (x,), {}
@@ -88,69 +69,109 @@ def _call_args(x: torch.Tensor, indices: np.ndarray, guide_args: GuideArgs | Non
     )
 
 
-def _pick_site(sites, latent_site: str | None):
-    if latent_site is not None:
-        match = [s for s in sites if s.name == latent_site]
-        if not match:
-            names = [s.name for s in sites]
-            raise ValueError(f"no latent site named {latent_site!r}; the guide has {names}")
-        return match[0]
-    if len(sites) > 1:
-        names = [s.name for s in sites]
-        raise ValueError(f"the guide has several latent sites {names}; pass latent_site=<name>")
-    return sites[0]
+def _subsample_of(trace, plate: str) -> torch.Tensor | None:
+    node = trace.nodes.get(plate)
+    return None if node is None else node.get("value")
 
 
-def _model_prior(model, guide_trace, site_name: str, args, kwargs):
-    """The model's prior at ``site_name`` as (D,) loc and scale; it must not depend on the point."""
-    with torch.no_grad():
-        model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(
-            *args, **kwargs
-        )
-    site = find_latent_sites(guide_trace, model_trace, latent_sites=[site_name])[0]
-    loc, scale = gaussian_parameters(site.prior, site_name)
-    if not (torch.allclose(loc, loc[:1]) and torch.allclose(scale, scale[:1])):
+def _check_points(trace, sites: list[LatentSite], idx: np.ndarray, indices_given: bool) -> None:
+    """Refuse a guide that encoded other points than the ``len(idx)`` it was asked for."""
+    site = sites[0]
+    drawn = _subsample_of(trace, site.plate)
+    own = site.batch_size != len(idx) or (
+        indices_given
+        and drawn is not None
+        and drawn.shape == (len(idx),)
+        and site.dataset_size > len(idx)
+        and not np.array_equal(drawn.cpu().numpy(), idx)
+    )
+    if own:
         raise ValueError(
-            f"the model's prior at {site_name!r} differs between points (a conditional prior); "
-            "pass prior=torch.distributions.Normal(loc, scale) for a fixed reference instead"
+            f"the guide's data plate {site.plate!r} encoded {site.batch_size} points of its own "
+            f"choosing, not the {len(idx)} points asked for (a plate with subsample_size= that "
+            "ignores the indices it is given); let the guide take them, e.g. "
+            f"`pyro.plate({site.plate!r}, N, subsample_size=B, subsample=subsample)`, and pass "
+            "subsample=indices through guide_args: guide_args=lambda x, idx: {'subsample': idx} "
+            "(or (x, idx) for a guide(x, subsample))"
         )
-    return loc[0].to("cpu", torch.float64), scale[0].to("cpu", torch.float64)
+
+
+def _trace_batch(guide, model, args, kwargs, latent_site, data_plate):
+    """The guide's latent sites on one batch (checked against the model when given)."""
+    with torch.no_grad(), warnings.catch_warnings():
+        # A plate of the batch's size is fine here: the points define the aggregate.
+        warnings.filterwarnings("ignore", message=".*equal to the batch size")
+        trace = poutine.trace(guide).get_trace(*args, **kwargs)
+        model_trace = None
+        if model is not None:
+            replayed = poutine.replay(model, trace=trace)
+            model_trace = poutine.trace(replayed).get_trace(*args, **kwargs)
+        sites = find_latent_sites(
+            trace, model_trace, latent_sites=latent_site, data_plate=data_plate
+        )
+    return trace, sites
+
+
+def _model_priors(sites: list[LatentSite]) -> JointDensity:
+    priors = []
+    for site in sites:
+        per_dim = site.prior_per_dim
+        if per_dim is None:
+            raise ValueError(
+                f"the model's prior at latent site {site.name!r} ({type(site.prior).__name__}) "
+                "is not factorised over the latent dimensions; pass a reference prior=, e.g. "
+                "dist.Normal(0., 1.)"
+            )
+        priors.append(per_dim_prior(per_dim, site.latent_dim, f"model's prior at {site.name!r}"))
+    return JointDensity(priors, [s.name for s in sites])
 
 
 def encode_points(
     guide: Callable,
-    source,
     selection: PointSelection,
     *,
     batch_size: int = 256,
     guide_args: GuideArgs | None = None,
-    latent_site: str | None = None,
+    latent_site: str | list[str] | None = None,
     model: Callable | None = None,
     device: torch.device | str | None = None,
+    data_plate: str | None = None,
+    read_prior: bool = True,
 ) -> EncodedPoints:
-    """Trace ``guide`` on every selected point, in batches, and read its Gaussian latent site.
+    """Trace ``guide`` on every selected point, in batches, and read its latent sites.
 
-    Observations are moved to ``device`` (when given) before the guide sees them; the parameters
-    come back as float64 CPU tensors."""
-    locs, scales = [], []
-    site_name, plate_size, prior = None, None, (None, None)
+    Observations are moved to ``device`` (when given) before the guide sees them; the densities
+    come back with float64 CPU parameters. ``latent_site``: one site name, a list of names, or
+    None for every latent site of the data plate. With a ``model``, its prior is read too unless
+    ``read_prior`` is False (the model then only checks the sites and names the data plate)."""
+    parts, names, plate_size, prior = [], None, None, None
+    if guide_args is None and takes_indices(guide) and (model is None or takes_indices(model)):
+        # guide(x, indices) and model(x, indices), as the trainer calls them
+        guide_args = call_args_for(guide)
     for part in batch_slices(len(selection.indices), batch_size):
         idx = selection.indices[part]
-        facs = None if selection.factors is None else selection.factors[part]
-        x = load_observations(source, idx, facs)
+        x = selection.observations(part)
         x = x if device is None else x.to(device)
         args, kwargs = _call_args(x, idx, guide_args)
-        names = None if latent_site is None else [latent_site]
-        with torch.no_grad(), warnings.catch_warnings():
-            # A plate of the batch's size is fine here: the points define the aggregate.
-            warnings.filterwarnings("ignore", message=".*equal to the batch size")
-            trace = poutine.trace(guide).get_trace(*args, **kwargs)
-            site = _pick_site(find_latent_sites(trace, latent_sites=names), latent_site)
-            if site_name is None and model is not None:
-                prior = _model_prior(model, trace, site.name, args, kwargs)
-        loc, scale = gaussian_parameters(site.dist, site.name)
-        locs.append(loc.detach().to("cpu", torch.float64))
-        scales.append(scale.detach().to("cpu", torch.float64))
-        if site_name is None:
-            site_name, plate_size = site.name, int(site.dataset_size)
-    return EncodedPoints(torch.cat(locs), torch.cat(scales), site_name, plate_size, *prior)
+        trace, sites = _trace_batch(guide, model, args, kwargs, latent_site, data_plate)
+        _check_points(trace, sites, idx, guide_args is not None)
+        if names is None:
+            names, plate_size = [s.name for s in sites], int(sites[0].dataset_size)
+            prior = _model_priors(sites) if model is not None and read_prior else None
+        parts.append([as_float64(s.per_dim) for s in sites])
+    posterior = JointDensity([concat_points(list(p)) for p in zip(*parts)], names)
+    return EncodedPoints(posterior, plate_size, prior)
+
+
+def with_factors(selection: PointSelection, factors, names) -> PointSelection:
+    """The selection with the factor labels of its points taken from ``factors`` (N, K)."""
+    labels = np.asarray(factors)
+    if labels.ndim != 2 or labels.shape[0] != selection.source_size:
+        raise ValueError(
+            f"factors must have shape (N, K) with N = {selection.source_size} (one row per point "
+            f"of the dataset), got {labels.shape}"
+        )
+    if selection.factors is not None:
+        raise ValueError("the dataset carries its own factor labels; do not pass factors=")
+    names = tuple(names) if names is not None else None
+    return replace(selection, factors=labels[selection.indices], factor_names=names)

@@ -78,6 +78,7 @@ def plot_traversals(
     values = traversal_values(aggregate, dims, num_steps, quantiles, value_range)
     images = traversal_images(decode, base, dims, values)
     kl = aggregate.kl_per_dim()
+    names = aggregate.latent_names
     fig = new_figure(((num_steps + 1) * cell_inches, len(dims) * cell_inches), dpi)
     axes = fig.subplots(len(dims), num_steps, squeeze=False)
     fig.subplots_adjust(
@@ -85,7 +86,7 @@ def plot_traversals(
     )
     for r, j in enumerate(dims):
         for c in range(num_steps):
-            show_image(axes[r, c], images[r, c], f"z{j}\nKL {kl[j]:.2f}" if c == 0 else None)
+            show_image(axes[r, c], images[r, c], f"{names[j]}\nKL {kl[j]:.2f}" if c == 0 else None)
     return save_figure(fig, path)
 
 

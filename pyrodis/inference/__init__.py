@@ -10,6 +10,7 @@ from pyrodis.inference.capacity_elbo import CapacityELBO
 from pyrodis.inference.dip_elbo import DIPELBO, dip_covariance
 from pyrodis.inference.discriminator import Discriminator
 from pyrodis.inference.factor_elbo import FactorELBO
+from pyrodis.inference.fit import fit
 from pyrodis.inference.history import History
 from pyrodis.inference.latent_sites import LatentSite, LatentSiteError, find_latent_sites
 from pyrodis.inference.tc_elbo import TCELBO
@@ -21,7 +22,7 @@ from pyrodis.inference.tc_estimators import (
     pairwise_log_density,
     permute_dims,
 )
-from pyrodis.inference.trainer import Trainer, TrainingInterrupted, fit
+from pyrodis.inference.trainer import Trainer, TrainingInterrupted
 
 __all__ = [
     "BetaELBO",

@@ -32,7 +32,9 @@ class CapacityELBO(DisentanglingELBO):
         gamma: weight γ of ``|KL − C(t)|`` (≥ 0).
         capacity_max: C_max in nats (≥ 0).
         anneal_steps: T, steps over which C rises from 0 to C_max (≥ 0).
-        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``capacity`` (C(t) used by that call).
     ``num_steps`` is saved by :meth:`state_dict`.

@@ -43,7 +43,9 @@ class DIPELBO(DisentanglingELBO):
         lambda_od: weight of the off-diagonal penalty (≥ 0).
         lambda_d: weight of the diagonal penalty (≥ 0); ``None``: 10·λ_od (I) or λ_od (II).
         kind: ``"i"`` or ``"ii"``.
-        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``dip_offdiag`` (Σ_{i≠j} C_ij²), ``dip_diag``
     (Σ_i (C_ii − 1)²).

@@ -35,7 +35,7 @@ Reference: Kim & Mnih, "Disentangling by factorising", ICML 2018.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -58,10 +58,15 @@ class FactorELBO(DisentanglingELBO):
             (``hidden_sizes``) on the first call, when D is known.
         hidden_sizes: hidden widths of the default discriminator.
         lr, betas: the discriminator's Adam settings (paper: 1e-4, (0.5, 0.9)).
+        optimizer: any torch optimiser for the discriminator, as a factory
+            ``params -> torch.optim.Optimizer`` (e.g. ``lambda p: torch.optim.SGD(p, lr=0.01)``);
+            ``None`` builds the paper's Adam from ``lr`` and ``betas``.
         product_samples: where the permuted samples come from: ``"halves"`` or ``"previous"``
             (see the module docstring).
         seed: seed of the permutations (``None``: torch's global generator).
-        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``tc`` (discriminator estimate), and after a
     training step ``disc_loss`` and ``disc_acc`` (accuracy on its training samples before the
@@ -76,6 +81,7 @@ class FactorELBO(DisentanglingELBO):
         hidden_sizes: Sequence[int] = PAPER_HIDDEN_SIZES,
         lr: float = 1e-4,
         betas: tuple[float, float] = (0.5, 0.9),
+        optimizer: Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer] | None = None,
         product_samples: str = "halves",
         seed: int | None = None,
         latent_sites=None,
@@ -92,6 +98,7 @@ class FactorELBO(DisentanglingELBO):
                 f"product_samples must be 'halves' or 'previous', got {product_samples!r}"
             )
         self.product_samples = product_samples
+        self.optimizer_factory = optimizer
         # halves of at least 2 points, so that a permutation can change something
         self.min_batch_size = 4 if product_samples == "halves" else 2
         self._previous: torch.Tensor | None = None
@@ -103,9 +110,11 @@ class FactorELBO(DisentanglingELBO):
         self._samples: torch.Tensor | None = None
 
     def _make_optimizer(self) -> None:
-        self.optimizer = torch.optim.Adam(
-            self.discriminator.parameters(), lr=self.lr, betas=self.betas
-        )
+        params = self.discriminator.parameters()
+        if self.optimizer_factory is not None:
+            self.optimizer = self.optimizer_factory(params)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=self.lr, betas=self.betas)
 
     def _build(self, latent_dim: int, device: torch.device) -> None:
         if self.discriminator is None:
@@ -166,11 +175,15 @@ class FactorELBO(DisentanglingELBO):
             state["latent_dim"] = int(getattr(self.discriminator, "latent_dim", 0))
         if self._previous is not None:
             state["previous_samples"] = self._previous.clone()
+        if self.generator is not None:
+            state["generator"] = self.generator.get_state()
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._previous = state.get("previous_samples")
+        if self.generator is not None and "generator" in state:
+            self.generator.set_state(state["generator"])
         if "discriminator" not in state:
             return
         if self.discriminator is None:

@@ -42,7 +42,9 @@ class TCELBO(DisentanglingELBO):
         beta: weight of the total correlation (≥ 0).
         gamma: weight of the dimension-wise KL (≥ 0).
         estimator: ``"mss"`` (minibatch stratified sampling) or ``"mws"`` (weighted).
-        latent_sites, data_plate, **elbo_kwargs: as for every pyrodis ELBO.
+        latent_sites: as for every pyrodis ELBO (:class:`~pyrodis.inference.DisentanglingELBO`).
+        data_plate: as for every pyrodis ELBO.
+        **elbo_kwargs: as for every pyrodis ELBO.
 
     Needs batches of at least 2 points drawn from a dataset whose size is the data plate's
     ``size=`` (use full batches: ``drop_last=True``).

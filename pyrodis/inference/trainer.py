@@ -16,7 +16,6 @@ model is built (``pyro.set_rng_seed(seed)``); ``seed=`` seeds the batches.
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -29,13 +28,15 @@ from pyro.infer.util import zero_grads
 
 from pyrodis.data.batches import BatchRule
 from pyrodis.data.sources import as_source
+from pyrodis.devices import resolve_device
 from pyrodis.inference.history import History, ProgressBar
 from pyrodis.inference.interrupts import deferred_interrupts
+from pyrodis.inference.model_args import call_args_for
 from pyrodis.inference.optim_rates import create_optimisers, scale_rates
 from pyrodis.inference.param_state import restore_params, rng_state, set_rng_state, trace_params
 from pyrodis.inference.schedules import Schedule, constant
 
-__all__ = ["Trainer", "TrainingInterrupted", "fit"]
+__all__ = ["Trainer", "TrainingInterrupted"]
 
 Callback = Callable[["Trainer", dict[str, float]], None]
 
@@ -46,20 +47,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, step: int) -> None:
         super().__init__(f"training interrupted at step {step}")
         self.step = step
-
-
-def _default_args(model: Callable) -> Callable[[Any, torch.Tensor], tuple]:
-    """``(x, indices)`` for a model with two or more positional parameters, else ``(x,)``."""
-    try:
-        params = inspect.signature(model).parameters.values()
-    except (TypeError, ValueError):  # builtins, C callables
-        return lambda x, idx: (x,)
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    positional = [p for p in params if p.kind in kinds]
-    takes_more = any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
-    return (
-        (lambda x, idx: (x, idx)) if len(positional) >= 2 or takes_more else (lambda x, idx: (x,))
-    )
 
 
 def _non_finite_terms(terms: dict[str, float]) -> list[str]:
@@ -87,6 +74,9 @@ class Trainer:
         log_every: steps between history rows (means of the terms over the interval).
         callbacks: ``(every, fn)`` pairs; ``fn(trainer, terms)`` runs after every ``every``-th step.
         progress: show a progress bar with the live terms and images per second.
+        device: move every batch there before the model sees it (``"cuda"``, ``"auto"``, ...;
+            ``None`` leaves batches where the data made them). Put the model's parameters on
+            the same device yourself (``vae.to(device)``).
     """
 
     def __init__(
@@ -107,6 +97,7 @@ class Trainer:
         callbacks: Sequence[tuple[int, Callback]] = (),
         progress: bool = True,
         model_args: Callable[[Any, torch.Tensor], tuple] | None = None,
+        device: str | torch.device | None = None,
     ) -> None:
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be > 0 or None, got {clip_norm}")
@@ -126,7 +117,8 @@ class Trainer:
         self.seed = seed
         self.callbacks = list(callbacks)
         self.progress = progress
-        self.model_args = model_args or _default_args(model)
+        self.model_args = model_args or call_args_for(model)
+        self.device = None if device is None else resolve_device(device)
         self.step = 0
         self.history = History(log_every)
         self._params: dict[str, torch.Tensor] = {}
@@ -134,7 +126,18 @@ class Trainer:
 
     # ---------------------------------------------------------------------------------- batches
     def batch(self, step: int) -> tuple[Any, torch.Tensor]:
-        """``(x, indices)`` of global step ``step`` (iterables: the next batch they yield)."""
+        """``(x, indices)`` of global step ``step`` on the trainer's device (iterables: the next
+        batch they yield)."""
+        return self._to_device(*self._host_batch(step))
+
+    def _to_device(self, x: Any, idx: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        if self.device is None:
+            return x, idx
+        pinned = self.device.type == "cuda" and not x.is_cuda
+        x = (x.pin_memory() if pinned else x).to(self.device, non_blocking=pinned)
+        return x, idx.to(self.device)
+
+    def _host_batch(self, step: int) -> tuple[Any, torch.Tensor]:
         if self.batches is not None:
             return self.batches.batch(step)
         for _ in range(2):  # a finished pass starts the next epoch
@@ -237,7 +240,7 @@ class Trainer:
             x, idx = self.batch(0)
         else:
             x, idx = next(iter(self.source.batches()))
-            idx = torch.arange(len(x)) if idx is None else idx
+            x, idx = self._to_device(x, torch.arange(len(x)) if idx is None else idx)
         return self.model_args(x[:2], idx[:2])
 
     def params(self) -> dict[str, torch.Tensor]:
@@ -271,33 +274,3 @@ class Trainer:
         self.step = int(state["step"])
         self.history.restore(state["history"], state["interval"])
         set_rng_state(state["rng"])
-
-
-def fit(
-    model: Callable,
-    guide: Callable,
-    elbo: pyro.infer.ELBO,
-    data: Any,
-    *,
-    steps: int | None = None,
-    epochs: int | None = None,
-    **trainer_kwargs: Any,
-) -> History:
-    """Train ``model``/``guide`` with ``elbo`` on ``data`` for ``steps`` steps or ``epochs`` epochs.
-
-    A convenience over :class:`Trainer` (which takes the same keyword arguments:
-    ``batch_size``, ``lr``, ``optim``, ``schedule``, ``clip_norm``, ``seed``, ``log_every``,
-    ``callbacks``, ``progress``, ``model_args``). Returns the :class:`History` of the terms.
-
-    Example::
-
-        pyro.set_rng_seed(0)
-        vae = pyrodis.models.VAE(num_data=len(data))
-        history = fit(vae.model, vae.guide, TCELBO(beta=6.0), data, steps=10_000)
-    """
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of steps= or epochs=")
-    trainer = Trainer(model, guide, elbo, data, **trainer_kwargs)
-    if epochs is not None:
-        steps = epochs * trainer.steps_per_epoch
-    return trainer.run(steps)

@@ -1,8 +1,25 @@
 """Disentanglement metrics: array-level functions, reference protocols and ``evaluate``.
 
-Array-level functions take codes (n, d) and factor classes (n, K); protocol functions take a
-representation function and a ground-truth dataset and sample their own points from ``seed``
-exactly as the reference protocols do (REFERENCE §3, Locatello et al. 2019 defaults).
+Array-level functions (``*_from_codes``) take codes (n, d) and factor classes (n, K); protocol
+functions take a representation function and a ground-truth dataset and sample their own points
+from ``seed`` exactly as the reference protocols do (``docs/metrics.rst``, Locatello et al. 2019
+defaults).
+
+Every metric (protocol functions, ``*_from_codes``, :func:`chen_mig`, :func:`udr`,
+:func:`udr_from_codes`) returns a dict with one naming scheme:
+
+* the headline score under the metric's own short name: ``beta_vae``, ``factor_vae``, ``mig``,
+  ``sap``, ``modularity``, ``explicitness``, ``irs``, ``udr``; DCI gives ``disentanglement``,
+  ``completeness`` and ``informativeness``; the unsupervised scores give
+  ``gaussian_total_correlation``, ``wasserstein_dependency``, ``wasserstein_dependency_norm``
+  and ``mutual_info_score``;
+* the same quantity on the training set carries the suffix ``_train`` (``beta_vae_train``,
+  ``factor_vae_train``, ``explicitness_train``, ``informativeness_train``);
+* counts are ``num_*`` (``num_active_dims``);
+* UDR's per-model scores are the list ``udr`` and its matrix of pairs ``udr_pairwise``.
+
+The building blocks (``importance_matrix``, ``disentanglement_completeness``,
+``modularity_from_mi``, ``sap_matrix``, ``gaussian_total_correlation``, ...) return plain numbers.
 """
 
 from .beta_vae import beta_vae_points, beta_vae_score

@@ -1,6 +1,6 @@
 """DCI: disentanglement, completeness, informativeness (Eastwood & Williams 2018).
 
-Protocol of Locatello et al. 2019 (REFERENCE §3): one gradient-boosted tree classifier per factor
+Protocol of Locatello et al. 2019 (``docs/metrics.rst``): one gradient-boosted tree classifier per factor
 on the raw codes of 10,000 training points, importance matrix R (codes × factors) =
 |feature_importances_|; disentanglement = Σ_c ρ_c (1 - H_K(R_c· / Σ R_c·)) with ρ_c = Σ R_c· / Σ R;
 completeness = mean over factors of 1 - H_C(R_·k / Σ R_·k) (entropies in base K = number of

@@ -2,7 +2,7 @@
 
 MIG = mean over factors k of (I(z_a; v_k) - I(z_b; v_k)) / H(v_k), where z_a and z_b are the two
 codes with the highest mutual information with v_k.  The discrete protocol discretises the codes
-into 20 equal-width bins and uses plug-in estimates on 10,000 sampled points (REFERENCE §3).
+into 20 equal-width bins and uses plug-in estimates on 10,000 sampled points (``docs/metrics.rst``).
 Chen's own protocol (entropies of posterior samples over the whole dataset) lives in
 :mod:`pyrodis.metrics.mig_chen`; the two numbers are not comparable.
 """

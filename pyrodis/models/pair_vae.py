@@ -207,8 +207,8 @@ class PairVAE(VAE):
         x1, x2 = self._split(x_pair)
         # two encoder calls (not one on the concatenation): identical images give bitwise
         # identical posteriors, hence δ = 0 and every latent shared
-        loc1, scale1 = self.encoder(x1)
-        loc2, scale2 = self.encoder(x2)
+        loc1, scale1 = self.encode(x1)
+        loc2, scale2 = self.encode(x2)
         if shared is not None:
             shared = shared_latents(shared, self.latent_dim).to(loc1.device)
         return aggregate_pair(loc1, scale1, loc2, scale2, self.aggregation, shared)
@@ -230,7 +230,7 @@ class PairVAE(VAE):
         with self._pair_plate(x_pair, indices):
             zeros = x.new_zeros(x.shape[0], self.latent_dim)
             z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))
-            pyro.sample("x", self.likelihood(self.decoder(z)), obs=x)
+            pyro.sample("x", self.likelihood(self.run_network(self.decoder, z)), obs=x)
 
     @pyro_method
     def guide(

@@ -47,6 +47,9 @@ class VAE(PyroModule):
         likelihood_scale: fixed scale (or initial, with ``learn_scale``) of gaussian/laplace.
         learn_scale: learn the gaussian/laplace scale (one per channel).
         hidden: hidden sizes of the ``"mlp"`` architecture.
+        precision: ``"32"`` or ``"bf16"``: the networks run in bfloat16 (autocast) where that is
+            safe, their outputs are cast back to float32, so distributions, ELBO terms and the
+            TC estimators (a logsumexp over (B, B, D) is wrong in bf16) stay in float32.
 
     Example::
 
@@ -67,8 +70,12 @@ class VAE(PyroModule):
         likelihood_scale: float | None = None,
         learn_scale: bool = False,
         hidden: Sequence[int] = (1200, 1200),
+        precision: str = "32",
     ):
         super().__init__()
+        if precision not in ("32", "bf16"):
+            raise ValueError(f"precision must be '32' or 'bf16', got {precision!r}")
+        self.precision = precision
         if num_data is not None and num_data < 1:
             raise ValueError(f"num_data must be the dataset size (>= 1), got {num_data}")
         self.latent_dim = int(latent_dim)
@@ -100,23 +107,33 @@ class VAE(PyroModule):
         with self._plate(x, indices):
             zeros = x.new_zeros(x.shape[0], self.latent_dim)
             z = pyro.sample("z", dist.Normal(zeros, 1.0).to_event(1))
-            pyro.sample("x", self.likelihood(self.decoder(z)), obs=x)
+            pyro.sample("x", self.likelihood(self.run_network(self.decoder, z)), obs=x)
 
     @pyro_method
     def guide(self, x: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Amortised guide: ``z ~ Normal(encoder(x))``, factorised over the D dimensions."""
         claim_param_names(self)  # each instance owns its parameters
         with self._plate(x, indices):
-            loc, scale = self.encoder(x)
+            loc, scale = self.encode(x)
             pyro.sample("z", dist.Normal(loc, scale).to_event(1))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The guide's ``(loc, scale)``, each ``(B, D)``."""
-        return self.encoder(x)
+        return self.run_network(self.encoder, x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """The mean image ``(B, C, H, W)`` in [0, 1] of p(x | z)."""
-        return self.likelihood.mean(self.decoder(z))
+        return self.likelihood.mean(self.run_network(self.decoder, z))
+
+    def run_network(self, network: nn.Module, inputs: torch.Tensor):
+        """``network(inputs)`` at the model's precision; outputs always float32 (or the input's
+        floating dtype in full precision)."""
+        if self.precision == "32":
+            return network(inputs)
+        device_type = inputs.device.type
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            out = network(inputs)
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
     def representation(
         self, kind: str = "mean", batch_size: int = 256, seed: int = 0
@@ -139,7 +156,7 @@ class VAE(PyroModule):
             with torch.no_grad():
                 for start in range(0, x.shape[0], batch_size):
                     xb = x[start : start + batch_size].to(device=device, dtype=torch.float32)
-                    loc, scale = self.encoder(xb)
+                    loc, scale = self.encode(xb)
                     if kind == "sample":
                         noise = torch.randn(loc.shape, generator=gen, device=device)
                         loc = loc + scale * noise

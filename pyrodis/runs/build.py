@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pyro.infer
+import torch
 
-from pyrodis.data import CorrelatedFactors, get_dataset
+from pyrodis.data import CorrelatedFactors, PairedFactors, get_dataset
+from pyrodis.devices import resolve_device
 from pyrodis.inference.schedules import Schedule, make_schedule
-from pyrodis.models import VAE
+from pyrodis.models import VAE, PairVAE
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.objectives import build_objective
 
-__all__ = ["build_dataset", "build_elbo", "build_model", "build_schedule"]
+__all__ = ["build_dataset", "build_device", "build_elbo", "build_model", "build_schedule"]
 
 
 def build_elbo(config: Config) -> pyro.infer.ELBO:
@@ -34,7 +36,8 @@ def build_schedule(config: Config) -> Schedule:
 
 
 def build_dataset(config: Config, training: bool = True) -> Any:
-    """The ground-truth dataset; with ``training`` the correlated view, if configured."""
+    """The ground-truth dataset; with ``training`` the correlated view and the pairs of weak
+    supervision, if configured (evaluation always uses the independent grid of single images)."""
     try:
         dataset = get_dataset(config.data.name, path=config.data.path)
     except ValueError as err:  # unknown name, or a file that is not the official layout
@@ -51,18 +54,37 @@ def build_dataset(config: Config, training: bool = True) -> Any:
             )
         except ValueError as err:
             raise ConfigError(f"[data] correlated: {err}") from err
+    if training and config.data.pairs_k is not None:
+        k = None if config.data.pairs_k == "random" else config.data.pairs_k
+        try:
+            dataset = PairedFactors(dataset, k=k)
+        except ValueError as err:
+            raise ConfigError(f"[data] pairs_k: {err}") from err
     return dataset
 
 
-def build_model(config: Config, dataset: Any) -> Any:
-    """The VAE for ``dataset`` (its image shape and size N)."""
+def build_device(config: Config, device: str | None = None) -> torch.device:
+    """The device of the run (``device`` overrides ``config.train.device``)."""
     try:
-        return VAE(
-            latent_dim=config.model.latent_dim,
-            image_shape=tuple(dataset.observation_shape),
-            likelihood=config.model.likelihood,
-            architecture=config.model.architecture,
-            num_data=len(dataset),
-        )
+        return resolve_device(device or config.train.device)
+    except ValueError as err:
+        raise ConfigError(f"train.device: {err}") from err
+
+
+def build_model(config: Config, dataset: Any) -> Any:
+    """The VAE for ``dataset`` (its image shape and size N); a :class:`PairVAE` when the
+    config asks for weak supervision (``model.aggregation``)."""
+    kwargs = dict(
+        latent_dim=config.model.latent_dim,
+        image_shape=tuple(getattr(dataset, "dataset", dataset).observation_shape),
+        likelihood=config.model.likelihood,
+        architecture=config.model.architecture,
+        num_data=len(dataset),
+        precision=config.train.precision,
+    )
+    try:
+        if config.model.aggregation is not None:
+            return PairVAE(aggregation=config.model.aggregation, **kwargs)
+        return VAE(**kwargs)
     except (KeyError, ValueError) as err:
         raise ConfigError(f"[model]: {err}") from err

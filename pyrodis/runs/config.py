@@ -3,11 +3,12 @@
 A config has a top-level ``seed`` and ``preset`` and six tables::
 
     seed = 0
-    [data]       name, path, correlated, correlation_sigma
-    [model]      latent_dim, architecture, likelihood
+    [data]       name, path, correlated, correlation_sigma, pairs_k
+    [model]      latent_dim, architecture, likelihood, aggregation
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
-    [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints
+    [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints, device,
+                 precision
     [eval]       metrics, repeats, options (per-metric protocol overrides), num_points
 
 Unknown tables or keys and values of the wrong type or range are rejected with a message that
@@ -62,6 +63,11 @@ class DataConfig:
     correlation_sigma: float = _check(
         _non_negative, ">= 0 (0: deterministic, inf: independent)", default=0.2
     )
+    #: train on pairs that differ in this many factors (weak supervision): an int >= 1 or
+    #: "random" (uniform in 1..K-1 per pair); None trains on single images
+    pairs_k: int | str | None = _check(
+        lambda v: v == "random" or (isinstance(v, int) and v >= 1), '>= 1 or "random"', default=None
+    )
 
 
 @dataclass
@@ -69,6 +75,8 @@ class ModelConfig:
     latent_dim: int = _check(_positive, "> 0", default=10)
     architecture: str = "locatello"
     likelihood: str = "bernoulli"
+    #: pair model (weak supervision): "gvae" (Ada-GVAE) or "ml-vae" (Ada-ML-VAE); None: a VAE
+    aggregation: str | None = None
 
 
 @dataclass
@@ -97,6 +105,10 @@ class TrainConfig:
     log_every: int = _check(_positive, "> 0", default=100)
     checkpoint_every: int = _check(_positive, "> 0", default=5_000)
     keep_checkpoints: int = _check(_positive, "> 0", default=3)
+    #: "auto" (an accelerator when there is one) | "cpu" | "cuda" | "cuda:N" | "mps"
+    device: str = "auto"
+    #: "32" or "bf16" (networks in bfloat16; ELBO terms and TC estimators stay float32)
+    precision: str = _check(lambda v: v in ("32", "bf16"), '"32" or "bf16"', default="32")
 
 
 @dataclass
@@ -207,6 +219,11 @@ def merge(config: Config, data: dict[str, Any]) -> Config:
                 out.objective.params = {}  # another objective's params no longer apply
             else:
                 _set_field(target, sub, subvalue, f"{key}.")
+    if (out.data.pairs_k is None) != (out.model.aggregation is None):
+        raise ConfigError(
+            "weak supervision needs both data.pairs_k (pairs that differ in k factors) and "
+            "model.aggregation ('gvae' or 'ml-vae'); set both, or neither for single images"
+        )
     if len(out.optim.betas) != 2 or not all(0 <= b < 1 for b in out.optim.betas):
         raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {out.optim.betas}")
     return out

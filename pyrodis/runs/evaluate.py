@@ -19,15 +19,17 @@ def evaluate_run(
     seed: int | None = None,
     representation: str = "mean",
     options: dict[str, dict[str, Any]] | None = None,
+    device: str | None = "cpu",
 ) -> Any:
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
     Defaults come from the run's ``[eval]`` table and seed; ``options`` (metric -> keyword
     overrides of its protocol) update the table's ``options`` and are recorded in the file. The dataset is the independent factor
-    grid, also for runs trained on correlated factors. Returns the
+    grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
+    (``"cpu"`` by default; ``"auto"`` takes an accelerator). Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
     """
-    run = load_run(run_dir)
+    run = load_run(run_dir, device=device)
     cfg = run.config
     names = metrics or cfg.eval.metrics
     for metric in options or {}:

@@ -63,7 +63,21 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"name": "dip-vae-ii", "lambda_od": 10.0, "lambda_d": 10.0},
         {},
     ),
+    "ada-gvae": (
+        "Ada-GVAE (Locatello et al. 2020): pairs sharing all but k=1 factors, averaged posteriors, "
+        "β=1 (our choice from the paper's sweep 1..16; data.pairs_k='random' for k random)",
+        {"name": "beta-vae", "beta": 1.0},
+        {},
+    ),
+    "ada-ml-vae": (
+        "Ada-ML-VAE (Locatello et al. 2020): as ada-gvae with the product of the posteriors",
+        {"name": "beta-vae", "beta": 1.0},
+        {},
+    ),
 }
+
+#: the data and model tables a weakly-supervised preset adds
+_WEAK = {"ada-gvae": "gvae", "ada-ml-vae": "ml-vae"}
 
 BUDGETS = ("cpu", "paper")
 
@@ -95,6 +109,8 @@ def preset_dict(name: str, budget: str = "cpu") -> dict[str, Any]:
         raise ConfigError(f"unknown budget {budget!r}; choose 'cpu' or 'paper'")
     _, objective, cpu_extra = _PRESETS[name]
     out = _deep_update(_COMMON_PAPER, {"objective": objective, "preset": name})
+    if name in _WEAK:
+        out = _deep_update(out, {"data": {"pairs_k": 1}, "model": {"aggregation": _WEAK[name]}})
     if budget == "cpu":
         out = _deep_update(_deep_update(out, _COMMON_CPU), cpu_extra)
     return out

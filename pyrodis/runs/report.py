@@ -27,20 +27,14 @@ from pyrodis.diagnostics import (
     plot_training_curves,
     plot_traversals,
 )
-from pyrodis.diagnostics.decomposition import DEFAULT_REFERENCE_SIZE
+from pyrodis.diagnostics.decomposition import DEFAULT_SUBSET_SIZE
 from pyrodis.diagnostics.training_plots import history_terms
 from pyrodis.runs import report_html as H
+from pyrodis.runs.pair_report import changed_latent_table, pair_section
+from pyrodis.runs.report_sections import SECTIONS, report_sections
+from pyrodis.runs.run import single_image_pair
 
-#: Section anchors of the page, in order.
-SECTIONS = (
-    "summary",
-    "config",
-    "metrics",
-    "decomposition",
-    "kl-per-dim",
-    "active-units",
-    "figures",
-)
+__all__ = ["SECTIONS", "report_numbers", "write_report"]
 
 
 def _device(vae) -> torch.device:
@@ -59,15 +53,20 @@ def _decode(vae):
     return decode
 
 
-def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, list]:
-    """Draw every figure the run's data allows: ([(name, caption, path)], [missing reasons])."""
+class _Figures:
+    """The figures drawn so far (name, caption, path) and the reasons others are not shown."""
+
+    def __init__(self, fig_dir: Path) -> None:
+        self.fig_dir, self.made, self.absent = fig_dir, [], []
+
+    def add(self, name: str, caption: str, draw) -> None:
+        self.made.append((name, caption, draw(self.fig_dir / f"{name}.png")))
+
+
+def _posterior_figures(run, agg: AggregatePosterior, figs: _Figures) -> None:
     decode = _decode(run.vae)
-    made, absent = [], []
-
-    def add(name, caption, draw):
-        made.append((name, caption, draw(fig_dir / f"{name}.png")))
-
-    add(
+    names = agg.latent_names
+    figs.add(
         "traversals",
         "Latent traversals from the first point, rows by decreasing KL, 5%–95% quantiles of q(z_j)",
         lambda p: plot_traversals(decode, agg, p),
@@ -75,65 +74,78 @@ def _figures(run, agg: AggregatePosterior, fig_dir: Path, mi) -> tuple[list, lis
     n = min(8, agg.num_points)
     images = as_source(run.dataset).observations(agg.indices[:n])
     recon = decode(agg.loc[:n])
-    add(
+    figs.add(
         "reconstructions",
         "Inputs (top) and reconstructions from the posterior mean (bottom)",
         lambda p: plot_reconstructions(images, recon, p),
     )
-    add(
+    figs.add(
         "kl_per_dim",
-        "Average KL per latent (grey: inactive)",
-        lambda p: plot_kl_per_dim(agg.kl_per_dim(), p, active=agg.active_units()),
+        f"Average KL per latent, {agg.kl_method} (grey: inactive)",
+        lambda p: plot_kl_per_dim(
+            agg.kl_per_dim(), p, active=agg.active_units(), latent_names=names
+        ),
     )
-    add(
+    figs.add(
         "marginals",
-        "Marginals q(z_j) of the aggregate posterior against the prior",
+        f"Marginals q(z_j) of the aggregate posterior against the prior ({agg.prior_source})",
         lambda p: plot_marginals(agg, p),
     )
-    if mi is not None:
-        add(
-            "mi_heatmap",
-            "Discretised MI (nats) between latents and factors, latents matched to factors",
-            lambda p: plot_mi_heatmap(mi, p, factor_names=agg.factor_names),
+
+
+def _factor_figures(run, agg: AggregatePosterior, mi, figs: _Figures) -> None:
+    if mi is None:
+        figs.absent.append(
+            "MI heatmap and latent-vs-factor plots: the dataset has no factor labels"
         )
-        values = getattr(run.dataset, "factor_values", None)
-        active = np.flatnonzero(agg.active_units())
-        add(
-            "latent_vs_factor",
-            "Mean code of each active latent against each factor's value",
-            lambda p: plot_latent_vs_factor(
-                agg.mean_codes,
-                agg.factors,
-                p,
-                factor_names=agg.factor_names,
-                factor_values=values,
-                dims=active if active.size else None,
-            ),
-        )
-    else:
-        absent.append("MI heatmap and latent-vs-factor plots: the dataset has no factor labels")
+        return
+    figs.add(
+        "mi_heatmap",
+        "Discretised MI (nats) between latents and factors, latents matched to factors",
+        lambda p: plot_mi_heatmap(
+            mi, p, factor_names=agg.factor_names, latent_names=agg.latent_names
+        ),
+    )
+    values = getattr(run.dataset, "factor_values", None)
+    active = np.flatnonzero(agg.active_units())
+    figs.add(
+        "latent_vs_factor",
+        "Mean code of each active latent against each factor's value",
+        lambda p: plot_latent_vs_factor(
+            agg.mean_codes,
+            agg.factors,
+            p,
+            factor_names=agg.factor_names,
+            factor_values=values,
+            dims=active if active.size else None,
+            latent_names=agg.latent_names,
+        ),
+    )
+
+
+def _training_figures(run, figs: _Figures) -> None:
     history = list(run.history or [])
     if history and history_terms(history):
-        add(
+        figs.add(
             "training_curves",
             "Training curves of every logged ELBO term",
             lambda p: plot_training_curves(history, p),
         )
     else:
-        absent.append("training curves: the run has no logged history")
+        figs.absent.append("training curves: the run has no logged history")
     if any(np.isfinite(row.get("disc_acc", np.nan)) for row in history):
-        add(
+        figs.add(
             "discriminator_accuracy",
             "FactorVAE discriminator accuracy (0.5 = chance)",
             lambda p: plot_discriminator_accuracy(history, p),
         )
-    return made, absent
 
 
 def report_numbers(agg: AggregatePosterior, decomposition: dict, mi) -> dict:
     """The report's numbers as a JSON-serialisable dict."""
     kl = agg.kl_per_dim()
     active = agg.active_units()
+    names = agg.latent_names
     out = {
         "aggregate_posterior": {
             "site": agg.site_name,
@@ -141,15 +153,18 @@ def report_numbers(agg: AggregatePosterior, decomposition: dict, mi) -> dict:
             "dataset_size": agg.dataset_size,
             "latent_dim": agg.latent_dim,
             "prior": agg.prior_source,
+            "kl_method": agg.kl_method,
         },
+        "latent_names": names,
         "kl_per_dim": kl.tolist(),
+        "kl_standard_errors": agg.kl_standard_errors().tolist(),
         "kl_total": float(kl.sum()),
         "mean_variance_per_dim": agg.mean_variances().tolist(),
         "active_units": {
             "threshold": 0.01,
             "count": int(active.sum()),
             "mask": active.tolist(),
-            "latents": [f"z{j}" for j in np.flatnonzero(active)],
+            "latents": [names[j] for j in np.flatnonzero(active)],
         },
         "decomposition": decomposition,
     }
@@ -163,88 +178,13 @@ def report_numbers(agg: AggregatePosterior, decomposition: dict, mi) -> dict:
     return out
 
 
-def _sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
-    agg_info = numbers["aggregate_posterior"]
-    dec = numbers["decomposition"]
-    kl = numbers["kl_per_dim"]
-    act = numbers["active_units"]
-    summary = H.table(
-        ["item", "value"],
-        [
-            ["run", str(run.path)],
-            ["ELBO", run.elbo_name],
-            *[[k, v] for k, v in agg_info.items()],
-            ["total KL (nats)", numbers["kl_total"]],
-            ["active units", act["count"]],
-        ],
-    )
-    if run.metrics:
-        metrics = H.table(
-            ["metric", "value", "mean", "std", "ci_low", "ci_high"], H.metric_rows(run.metrics)
-        )
-        settings = H.metric_settings(run.metrics)
-        if settings:
-            metrics += "<p>Evaluation settings:</p>" + H.pretty_json(settings)
-    else:
-        metrics = H.missing("No metrics for this run: run `pyrodis evaluate RUN` to compute them.")
-    dec_rows = [[t, dec[t], dec[f"{t}_se"]] for t in ("mi", "tc", "dwkl", "kl")]
-    dec_rows.append(["kl (analytic)", dec["kl_analytic"], ""])
-    decomposition = H.table(["term", "nats", "standard error"], dec_rows) + (
-        f"<p>Estimator: {H.esc(dec['estimator'])}; {dec['num_samples']} samples. MI + TC + dwKL "
-        "equals the Monte-Carlo KL exactly; it estimates the analytic average KL.</p>"
-    )
-    mvar = numbers["mean_variance_per_dim"]
-    kl_rows = [[f"z{j}", kl[j], dec["dwkl_per_dim"][j], mvar[j]] for j in np.argsort(kl)[::-1]]
-    kl_table = H.table(["latent", "KL (nats)", "dim-wise KL", "Var of mean"], kl_rows)
-    active = (
-        f"<p>{act['count']} of {len(act['mask'])} latents active "
-        f"(Cov_x E[z_j|x] &gt; {act['threshold']}, Burda et al. 2016): "
-        f"{H.esc(', '.join(act['latents']) or 'none')}.</p>"
-    )
-    if "mutual_information" in numbers:
-        mi = numbers["mutual_information"]
-        matrix = np.asarray(mi["matrix"])
-        rows = [
-            [f"z{j}", "yes" if act["mask"][j] else "no", m or "—", matrix[j].max()]
-            for j, m in enumerate(mi["matched_factor"])
-        ]
-        active += H.table(["latent", "active", "matched factor", "max MI (nats)"], rows) + (
-            "<p>Each factor is matched to one latent by maximal total discretised MI; a match "
-            "of an inactive latent or with a small MI means nothing.</p>"
-        )
-    figs = "".join(
-        f'<figure id="fig-{H.esc(n)}">{H.image_tag(p, n)}<figcaption>{H.esc(c)}</figcaption>'
-        "</figure>"
-        for n, c, p in figures
-    ) + "".join(H.missing(f"Not shown — {a}.") for a in absent)
-    bodies = [
-        summary,
-        H.pretty_json(numbers["config"]),
-        metrics,
-        decomposition,
-        kl_table,
-        active,
-        figs,
-    ]
-    titles = [
-        "Summary",
-        "Configuration",
-        "Metrics",
-        "KL decomposition (MI, TC, dimension-wise KL)",
-        "KL per dimension",
-        "Active units",
-        "Figures",
-    ]
-    return [H.section(a, t, b) for a, t, b in zip(SECTIONS, titles, bodies)]
-
-
 def write_report(
     run,
     out_dir: str | Path | None = None,
     *,
     num_points: int = 10_000,
     batch_size: int = 256,
-    reference_size: int = DEFAULT_REFERENCE_SIZE,
+    reference_size: int = DEFAULT_SUBSET_SIZE,
     seed: int = 0,
 ) -> Path:
     """Write ``report.html``, ``report.json`` and ``figures/*.png`` for a run; return the HTML path.
@@ -263,26 +203,36 @@ def write_report(
     vae = run.vae
     if getattr(vae, "training", False):
         vae.eval()
+    model, guide = single_image_pair(vae)
     agg = AggregatePosterior.from_guide(
-        vae.guide,
+        guide,
         run.dataset,
         num_points=num_points,
         batch_size=batch_size,
         seed=seed,
         device=_device(vae),
+        model=model,  # the report states the model's own prior
     )
     decomposition = agg.decomposition(reference_size=reference_size, seed=seed)
     mi = agg.mutual_information() if agg.factors is not None else None
     numbers = report_numbers(agg, decomposition, mi)
-    figures, absent = _figures(run, agg, fig_dir, mi)
+    figs = _Figures(fig_dir)
+    _posterior_figures(run, agg, figs)
+    _factor_figures(run, agg, mi, figs)
+    _training_figures(run, figs)
+    figures, absent = figs.made, figs.absent
     numbers["figures"] = {n: str(p.relative_to(out)) for n, _, p in figures}
     numbers["not_shown"] = absent
     numbers["metrics"] = run.metrics
     numbers["config"] = run.config.to_dict() if hasattr(run.config, "to_dict") else run.config
     numbers["elbo_name"] = run.elbo_name
+    sections = report_sections(run, numbers, figures, absent)
+    if hasattr(vae, "aggregate"):  # a pair model: which latents it treats as changed
+        numbers["weak_supervision"] = changed_latent_table(vae, run.dataset, seed=seed)
+        sections.insert(-1, pair_section(numbers["weak_supervision"]))
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(numbers, indent=2, default=str))
     title = f"pyrodis report — {Path(run.path).name} ({run.elbo_name})"
     html_path = out / "report.html"
-    html_path.write_text(H.page(title, _sections(run, numbers, figures, absent)), encoding="utf-8")
+    html_path.write_text(H.page(title, sections), encoding="utf-8")
     return html_path

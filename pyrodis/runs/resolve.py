@@ -2,7 +2,7 @@
 
 ``pyrodis train`` calls :func:`resolve_config` with its arguments; a script can call it the same
 way. Lowest first: the preset (at its budget), the config file, the direct settings (dataset,
-data file, seed), then each ``table.key=value`` override in order (``docs/runs.rst``).
+data file, seed, device), then each ``table.key=value`` override in order (``docs/runs.rst``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def resolve_config(
     dataset: str | None = None,
     data_path: str | Path | None = None,
     seed: int | None = None,
+    device: str | None = None,
     overrides: Sequence[str] = (),
 ) -> Config:
     """The validated run config of a preset, a config file, direct settings and overrides.
@@ -46,6 +47,8 @@ def resolve_config(
         direct.setdefault("data", {})["path"] = str(data_path)
     if seed is not None:
         direct["seed"] = seed
+    if device is not None:
+        direct["train"] = {"device": str(device)}
     config = merge(config, direct)
     for text in overrides:
         config = merge(config, parse_override(text))

@@ -23,7 +23,7 @@ import torch
 
 from pyrodis.data import as_source
 from pyrodis.inference.param_state import ParameterMismatch, restore_params
-from pyrodis.runs.build import build_dataset, build_model
+from pyrodis.runs.build import build_dataset, build_device, build_model
 from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint
 from pyrodis.runs.config import Config, ConfigError
 
@@ -154,8 +154,17 @@ def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> No
     """Copy saved parameters into ``vae`` (the one restore path; see
     :func:`pyrodis.inference.param_state.restore_params`)."""
     idx = as_source(dataset).select(2)
-    args = (as_source(dataset).observations(idx), torch.from_numpy(idx))
-    restore_params(vae.model, vae.guide, args, params)
+    device = next(vae.parameters()).device
+    args = (as_source(dataset).observations(idx).to(device), torch.from_numpy(idx).to(device))
+    model, guide = single_image_pair(vae)
+    restore_params(model, guide, args, params)
+
+
+def single_image_pair(vae: Any) -> tuple[Any, Any]:
+    """The model/guide of single images: a pair model's ``model_single``/``guide_single`` (the
+    model is ``None`` for an object that has only a guide)."""
+    model = getattr(vae, "model_single", getattr(vae, "model", None))
+    return model, getattr(vae, "guide_single", vae.guide)
 
 
 def _read_metrics(path: Path) -> dict[str, Any] | None:
@@ -170,8 +179,9 @@ def _read_metrics(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def load_run(path: str | Path) -> Run:
-    """Load the newest good checkpoint of the run at ``path`` into a fresh VAE.
+def load_run(path: str | Path, device: str | None = "cpu") -> Run:
+    """Load the newest good checkpoint of the run at ``path`` into a fresh VAE on ``device``
+    (``"cpu"`` by default, whatever device trained it; ``None``: the run's own setting).
 
     The dataset is the independent grid (evaluation data) even if training used correlated
     factors. The history is the checkpoint's (consistent with its weights, also while the run is
@@ -185,7 +195,7 @@ def load_run(path: str | Path) -> Run:
             f"from step 0 with `pyrodis train --resume {path}`"
         )
     dataset = build_dataset(config, training=False)
-    vae = build_model(config, dataset)
+    vae = build_model(config, dataset).to(build_device(config, device))
     try:
         restore_model(vae, dataset, state["params"])
     except ParameterMismatch as err:

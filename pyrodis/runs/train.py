@@ -21,7 +21,13 @@ import torch
 from pyrodis.inference import Trainer
 from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
-from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
+from pyrodis.runs.build import (
+    build_dataset,
+    build_device,
+    build_elbo,
+    build_model,
+    build_schedule,
+)
 from pyrodis.runs.checkpoint import remove_stale_temporaries
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run import (
@@ -103,7 +109,7 @@ def _plan(out: Path, config: Config | None, resume: bool, steps: int | None) -> 
     return _Plan(config, history, state, step)
 
 
-def _build(config: Config) -> _Parts:
+def _build(config: Config, device: str | None = None) -> _Parts:
     """Everything the run needs; the global generators are seeded here, once per run."""
     elbo = build_elbo(config)
     schedule = build_schedule(config)
@@ -114,7 +120,8 @@ def _build(config: Config) -> _Parts:
             f"train.batch_size={config.train.batch_size} is larger than the dataset "
             f"({len(train_data)} images); use a batch_size of at most {len(train_data)}"
         )
-    return _Parts(elbo, schedule, train_data, build_model(config, train_data))
+    vae = build_model(config, train_data).to(build_device(config, device))
+    return _Parts(elbo, schedule, train_data, vae)
 
 
 def _record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -169,6 +176,7 @@ def _trainer(config: Config, parts: _Parts, progress: bool) -> Trainer:
         seed=config.seed,
         log_every=config.train.log_every,
         progress=progress,
+        device=next(parts.vae.parameters()).device,
     )
 
 
@@ -195,6 +203,7 @@ def train_run(
     resume: bool = False,
     steps: int | None = None,
     progress: bool = True,
+    device: str | None = None,
 ) -> Run:
     """Train ``config`` into the run directory ``out``, or continue the run there (``resume``).
 
@@ -213,6 +222,8 @@ def train_run(
     A decaying learning-rate schedule (``cosine``) is timed by the run's total: resuming to the
     same total reproduces the uninterrupted run exactly; extending the total re-times the rest of
     the decay (from the resumed step on, as if the run had been planned that long).
+    ``device`` overrides ``config.train.device`` (e.g. to resume a GPU run on a CPU: the
+    checkpoint loads on any device).
     """
     out = Path(out)
     _check_out(out, config, resume)
@@ -222,7 +233,7 @@ def train_run(
         try:
             plan = _plan(out, config, resume, steps)
             saver = _start(out, plan, resume)
-            return _run(out, plan, saver, progress)
+            return _run(out, plan, saver, progress, device)
         except BaseException:
             if not resume and (saver is None or not saver.written):
                 remove_half_made(out, created)
@@ -243,8 +254,8 @@ def _start(out: Path, plan: _Plan, resume: bool) -> RunCheckpoints:
     return RunCheckpoints(out / CHECKPOINTS, plan.config.train.keep_checkpoints, record, last)
 
 
-def _run(out: Path, plan: _Plan, saver: RunCheckpoints, progress: bool) -> Run:
-    parts = _build(plan.config)
+def _run(out: Path, plan: _Plan, saver: RunCheckpoints, progress: bool, device: str | None) -> Run:
+    parts = _build(plan.config, device)
     trainer = _trainer(plan.config, parts, progress)
     rows: list[dict[str, float]] = []
     if plan.state is not None:

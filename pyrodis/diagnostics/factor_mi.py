@@ -1,9 +1,9 @@
 """Discretised mutual information between latent codes and factors, and latent–factor matching.
 
-The MI matrix follows the metric protocol of Locatello et al. (2019) (REFERENCE §3), computed by
-:mod:`pyrodis.metrics`: every code is cut into ``num_bins`` equal-width bins over its own min–max
-on the sample (a constant code falls into one bin and has MI 0), and MI is the plug-in estimate of
-the contingency table, in nats.
+The MI matrix follows the metric protocol of Locatello et al. (2019) (``docs/metrics.rst``),
+computed by :mod:`pyrodis.metrics`: every code is cut into ``num_bins`` equal-width bins over its
+own min–max on the sample (a constant code falls into one bin and has MI 0), and MI is the plug-in
+estimate of the contingency table, in nats.
 """
 
 from __future__ import annotations

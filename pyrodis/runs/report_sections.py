@@ -1,0 +1,121 @@
+"""The sections of a run's report page, built from the numbers of :mod:`pyrodis.runs.report`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pyrodis.runs import report_html as H
+
+__all__ = ["SECTIONS", "report_sections"]
+
+#: Section anchors of the page, in order.
+SECTIONS = (
+    "summary",
+    "config",
+    "metrics",
+    "decomposition",
+    "kl-per-dim",
+    "active-units",
+    "figures",
+)
+_TITLES = (
+    "Summary",
+    "Configuration",
+    "Metrics",
+    "KL decomposition (MI, TC, dimension-wise KL)",
+    "KL per dimension",
+    "Active units",
+    "Figures",
+)
+
+
+def _summary(run, numbers: dict) -> str:
+    return H.table(
+        ["item", "value"],
+        [
+            ["run", str(run.path)],
+            ["ELBO", run.elbo_name],
+            *[[k, v] for k, v in numbers["aggregate_posterior"].items()],
+            ["total KL (nats)", numbers["kl_total"]],
+            ["active units", numbers["active_units"]["count"]],
+        ],
+    )
+
+
+def _metrics(run) -> str:
+    if not run.metrics:
+        return H.missing("No metrics for this run: run `pyrodis evaluate RUN` to compute them.")
+    body = H.table(
+        ["metric", "value", "mean", "std", "ci_low", "ci_high"], H.metric_rows(run.metrics)
+    )
+    settings = H.metric_settings(run.metrics)
+    return body + ("<p>Evaluation settings:</p>" + H.pretty_json(settings) if settings else "")
+
+
+def _decomposition(numbers: dict) -> str:
+    dec = numbers["decomposition"]
+    rows = [[t, dec[t], dec[f"{t}_se"]] for t in ("mi", "tc", "dwkl", "kl")]
+    method = numbers["aggregate_posterior"].get("kl_method", "closed form")
+    rows.append([f"kl ({method})", dec["kl_analytic"], ""])
+    return H.table(["term", "nats", "standard error"], rows) + (
+        f"<p>Estimator: {H.esc(dec['estimator'])}; {dec['num_samples']} samples. MI + TC + dwKL "
+        "equals the Monte-Carlo KL exactly; it estimates the average KL of the last row.</p>"
+    )
+
+
+def _kl_table(numbers: dict) -> str:
+    kl, names = numbers["kl_per_dim"], numbers["latent_names"]
+    se = numbers.get("kl_standard_errors") or [0.0] * len(kl)
+    dwkl, mvar = numbers["decomposition"]["dwkl_per_dim"], numbers["mean_variance_per_dim"]
+    rows = [[names[j], kl[j], se[j], dwkl[j], mvar[j]] for j in np.argsort(kl)[::-1]]
+    header = ["latent", "KL (nats)", "KL standard error", "dim-wise KL", "Var of mean"]
+    prior = numbers["aggregate_posterior"]["prior"]
+    return H.table(header, rows) + f"<p>KL against the prior: {H.esc(prior)}.</p>"
+
+
+def _active(numbers: dict) -> str:
+    act, names = numbers["active_units"], numbers["latent_names"]
+    body = (
+        f"<p>{act['count']} of {len(act['mask'])} latents active "
+        f"(Cov_x E[z_j|x] &gt; {act['threshold']}, Burda et al. 2016): "
+        f"{H.esc(', '.join(act['latents']) or 'none')}.</p>"
+    )
+    if "mutual_information" not in numbers:
+        return body
+    mi = numbers["mutual_information"]
+    matrix = np.asarray(mi["matrix"])
+    rows = [
+        [names[j], "yes" if act["mask"][j] else "no", m or "—", matrix[j].max()]
+        for j, m in enumerate(mi["matched_factor"])
+    ]
+    return (
+        body
+        + H.table(["latent", "active", "matched factor", "max MI (nats)"], rows)
+        + (
+            "<p>Each factor is matched to one latent by maximal total discretised MI; a match "
+            "of an inactive latent or with a small MI means nothing.</p>"
+        )
+    )
+
+
+def _figures(figures: list, absent: list) -> str:
+    shown = "".join(
+        f'<figure id="fig-{H.esc(n)}">{H.image_tag(p, n)}<figcaption>{H.esc(c)}</figcaption>'
+        "</figure>"
+        for n, c, p in figures
+    )
+    return shown + "".join(H.missing(f"Not shown — {a}.") for a in absent)
+
+
+def report_sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
+    """The HTML sections of the page, in the order of :data:`SECTIONS`."""
+    bodies = [
+        _summary(run, numbers),
+        H.pretty_json(numbers["config"]),
+        _metrics(run),
+        _decomposition(numbers),
+        _kl_table(numbers),
+        _active(numbers),
+        _figures(figures, absent),
+    ]
+    return [H.section(a, t, b) for a, t, b in zip(SECTIONS, _TITLES, bodies)]

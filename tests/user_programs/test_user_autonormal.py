@@ -1,0 +1,37 @@
+"""An ``AutoNormal`` guide with local latents in the data plate (``create_plates``), a global
+latent beside them; AutoNormal samples a Delta at ``z`` fed by ``z_unconstrained``."""
+
+import pyro
+import pyro.distributions as dist
+import pytest
+import torch
+from inspection import inspect, train
+from pyro.infer.autoguide import AutoNormal
+from torch import nn
+
+N, OBS, D = 128, 5, 2
+
+
+def program():
+    g = torch.Generator().manual_seed(9)
+    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
+    dec = nn.Linear(D, OBS)
+
+    def model(x, idx):
+        pyro.module("dec", dec)
+        shift = pyro.sample("shift", dist.Normal(0.0, 1.0))
+        with pyro.plate("data", N, subsample=idx):
+            z = pyro.sample("z", dist.Normal(x.new_zeros(len(idx), D), 1.0).to_event(1))
+            pyro.sample("x", dist.Normal(dec(z) + shift, 0.2).to_event(1), obs=x)
+
+    guide = AutoNormal(model, create_plates=lambda x, idx: pyro.plate("data", N, subsample=idx))
+    return model, guide, data
+
+
+@pytest.mark.parametrize("elbo", ["beta", "tc"])
+def test_autonormal_guide(elbo):
+    model, guide, data = program()
+    train(model, guide, data, elbo)
+    agg = inspect(guide, model, data, ["z"])
+    loc = pyro.param("AutoNormal.locs.z").detach().double()
+    torch.testing.assert_close(agg.loc, loc)  # the means are the auxiliary Normal's locations

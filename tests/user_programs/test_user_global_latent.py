@@ -1,0 +1,45 @@
+"""A global latent outside the data plate: the observation noise σ ~ LogNormal(0, 1), with a
+LogNormal guide of its own. It is not a latent site; the diagnostics see only ``z``."""
+
+import pyro
+import pyro.distributions as dist
+import pytest
+import torch
+from inspection import inspect, train
+from torch import nn
+from torch.distributions import constraints
+
+N, OBS, D = 256, 6, 2
+
+
+def program():
+    g = torch.Generator().manual_seed(5)
+    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
+    enc = nn.Linear(OBS, 2 * D)
+    dec = nn.Linear(D, OBS)
+
+    def model(x, idx):
+        pyro.module("dec", dec)
+        sigma = pyro.sample("sigma", dist.LogNormal(0.0, 1.0))
+        with pyro.plate("data", N, subsample=idx):
+            z = pyro.sample("z", dist.Normal(x.new_zeros(len(idx), D), 1.0).to_event(1))
+            pyro.sample("x", dist.Normal(dec(z), sigma).to_event(1), obs=x)
+
+    def guide(x, idx):
+        pyro.module("enc", enc)
+        s_loc = pyro.param("sigma_loc", torch.tensor(-1.0))
+        s_scale = pyro.param("sigma_scale", torch.tensor(0.1), constraint=constraints.positive)
+        pyro.sample("sigma", dist.LogNormal(s_loc, s_scale))
+        loc, log_scale = enc(x).chunk(2, -1)
+        with pyro.plate("data", N, subsample=idx):
+            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
+
+    return model, guide, data
+
+
+@pytest.mark.parametrize("elbo", ["beta", "tc"])
+def test_global_latent_outside_the_plate(elbo):
+    model, guide, data = program()
+    train(model, guide, data, elbo)
+    agg = inspect(guide, model, data, ["z"])
+    assert agg.latent_dim == D
