@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pyrodis.data import hdf5_files
 from pyrodis.data import official_files as files
 from pyrodis.data.base import GroundTruthDataset
 from pyrodis.data.sprite_raster import SHAPES, render_sprite_table
@@ -115,9 +116,9 @@ class DSprites(GroundTruthDataset):
             classes = files.read_npz_array(path, "latents_classes", (None, 6))
             values = files.read_npz_array(path, "latents_values", (None, 6))
         else:
-            with files.open_hdf5(path) as h5:
-                classes = files.hdf5_dataset(path, h5, "latents/classes", (None, 6))[()]
-                values = files.hdf5_dataset(path, h5, "latents/values", (None, 6))[()]
+            with hdf5_files.open_hdf5(path) as h5:
+                classes = hdf5_files.hdf5_dataset(path, h5, "latents/classes", (None, 6))[()]
+                values = hdf5_files.hdf5_dataset(path, h5, "latents/values", (None, 6))[()]
         sizes = files.grid_sizes(path, classes.astype(np.int64), "latents_classes")
         if sizes[0] != 1:
             raise files.DatasetFileError(
@@ -129,9 +130,9 @@ class DSprites(GroundTruthDataset):
             files.check_md5(path, files.DSPRITES_NPZ_MD5, verify, sizes == OFFICIAL_SIZES)
             bits = files.read_npz_images(path, "imgs", (rows, IMAGE_SIZE, IMAGE_SIZE), convert)
         else:
-            with files.open_hdf5(path) as h5:
-                node = files.hdf5_dataset(path, h5, "imgs", (rows, IMAGE_SIZE, IMAGE_SIZE))
-                bits = files.read_hdf5_images(node, convert)
+            with hdf5_files.open_hdf5(path) as h5:
+                node = hdf5_files.hdf5_dataset(path, h5, "imgs", (rows, IMAGE_SIZE, IMAGE_SIZE))
+                bits = hdf5_files.read_hdf5_images(node, convert)
         tables = files.values_per_class(path, classes.astype(np.int64), values)
         self.factor_sizes = tuple(sizes[1:])
         self.factor_values = tuple(tables[1:])

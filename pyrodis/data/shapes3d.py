@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pyrodis.data import hdf5_files
 from pyrodis.data import official_files as files
 from pyrodis.data.base import GroundTruthDataset
 from pyrodis.data.room_raytrace import SHAPES, render_label_map
@@ -136,15 +137,15 @@ class Shapes3D(GroundTruthDataset):
                 f"{path}: is a zip archive, but 3D Shapes is distributed as HDF5 "
                 "(3dshapes.h5 with datasets 'images' and 'labels'); pass that file"
             )
-        h5 = files.open_hdf5(path)
-        labels = files.hdf5_dataset(path, h5, "labels", (None, 6))[()]
+        h5 = hdf5_files.open_hdf5(path)
+        labels = hdf5_files.hdf5_dataset(path, h5, "labels", (None, 6))[()]
         files.check_finite(path, labels, "labels", FACTOR_NAMES)
-        node = files.hdf5_dataset(path, h5, "images", (len(labels), IMAGE_SIZE, IMAGE_SIZE, 3))
+        node = hdf5_files.hdf5_dataset(path, h5, "images", (len(labels), IMAGE_SIZE, IMAGE_SIZE, 3))
         classes, tables = files.classes_from_values(labels)
         self.factor_sizes = files.grid_sizes(path, classes, "labels")
         self.factor_values = tuple(tables)
         if in_memory:
-            self._images = files.read_hdf5_images(node, np.ascontiguousarray)
+            self._images = hdf5_files.read_hdf5_images(node, np.ascontiguousarray)
             h5.close()
         else:
             self._images, self._h5 = node, h5

@@ -174,7 +174,7 @@ class Trainer:
             zero_grads(params)
             bad = _non_finite_terms(terms) or ["loss"]
             raise FloatingPointError(
-                f"the loss became {loss} at step {self.step} (non-finite: {', '.join(bad)}); "
+                f"the loss became {loss} at step {self.step + 1} (non-finite: {', '.join(bad)}); "
                 "lower the learning rate (optim.lr), set optim.clip_norm, or check the data "
                 "for NaNs"
             )
