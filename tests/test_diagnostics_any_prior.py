@@ -86,7 +86,9 @@ def _self_subsampling_guide(x, subsample=None):
 def test_a_self_subsampling_guide_is_refused_with_the_fix():
     x = torch.randn(512, 3)
     with pytest.raises(ValueError, match="subsample=indices"):
-        AggregatePosterior.from_guide(_self_subsampling_guide, x, batch_size=128)
+        AggregatePosterior.from_guide(
+            _self_subsampling_guide, x, batch_size=128, guide_args=lambda x, i: (x,)
+        )
     # With the same batch size the points would be random ones: caught from the indices.
     with pytest.raises(ValueError, match="subsample"):
         AggregatePosterior.from_guide(
@@ -96,6 +98,9 @@ def test_a_self_subsampling_guide_is_refused_with_the_fix():
         _self_subsampling_guide, x, batch_size=64, guide_args=lambda x, i: (x, i)
     )
     assert agg.num_points == 512 and agg.to_inference_data(num_samples=10) is not None
+    # a guide taking (x, subsample) is called with the indices by default: the right points
+    by_signature = AggregatePosterior.from_guide(_self_subsampling_guide, x, batch_size=64)
+    torch.testing.assert_close(by_signature.loc, agg.loc)
 
 
 @pytest.mark.parametrize(

@@ -105,8 +105,7 @@ def test_divergence_keeps_the_last_good_checkpoint_for_resume(tmp_path, capsys, 
     assert main(["train", *TINY, "--steps", "30", "--out", str(run)]) == 1
     err = capsys.readouterr().err
     assert err.count("error:") == 1 and "training diverged:" in err
-    step = "at step 13 (non-finite: " if how == "parameters" else "at step 12 (non-finite: loss"
-    assert step in err
+    assert "at step 13 (non-finite: " in err  # the step log.csv would have labelled 13
     assert "The last good checkpoint, step 10" in err and "--resume use it" in err
     manifest = json.loads((run / "checkpoints" / "latest.json").read_text())
     assert [e["step"] for e in manifest["checkpoints"]] == [10]
