@@ -195,7 +195,7 @@ def ref_beta_vae(data, rep, seed, n, ne, batch=64):
     x, lab = points(n)
     model = linear_model.LogisticRegression().fit(x, lab)
     xe, le = points(ne)
-    return {"eval_accuracy": float(model.score(xe, le))}
+    return {"beta_vae": float(model.score(xe, le))}
 
 
 def ref_factor_vae(data, rep, seed, n, ne, nv, batch=64):
@@ -216,7 +216,7 @@ def ref_factor_vae(data, rep, seed, n, ne, nv, batch=64):
     tv = votes(n)
     cls = tv.argmax(0)
     ev = votes(ne)
-    return {"eval_accuracy": float(ev[cls, np.arange(ev.shape[1])].sum() / ev.sum())}
+    return {"factor_vae": float(ev[cls, np.arange(ev.shape[1])].sum() / ev.sum())}
 
 
 def reference_suite(data, rep, seed, scale):

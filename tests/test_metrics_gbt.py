@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 
-from pyrodis.metrics import GradientBoostedTrees, dci_from_codes, disentanglement_completeness
+from pyrodis.metrics import dci_from_codes, disentanglement_completeness
+from pyrodis.metrics._gbt import GradientBoostedTrees
 from pyrodis.metrics.dci import importance_matrix
 
 

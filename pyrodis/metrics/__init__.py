@@ -1,16 +1,32 @@
 """Disentanglement metrics: array-level functions, reference protocols and ``evaluate``.
 
-Array-level functions take codes (n, d) and factor classes (n, K); protocol functions take a
-representation function and a ground-truth dataset and sample their own points from ``seed``
-exactly as the reference protocols do (REFERENCE §3, Locatello et al. 2019 defaults).
+Array-level functions (``*_from_codes``) take codes (n, d) and factor classes (n, K); protocol
+functions take a representation function and a ground-truth dataset and sample their own points
+from ``seed`` exactly as the reference protocols do (``docs/metrics.rst``, Locatello et al. 2019
+defaults).
+
+Every metric (protocol functions, ``*_from_codes``, :func:`chen_mig`, :func:`udr`,
+:func:`udr_from_codes`) returns a dict with one naming scheme:
+
+* the headline score under the metric's own short name: ``beta_vae``, ``factor_vae``, ``mig``,
+  ``sap``, ``modularity``, ``explicitness``, ``irs``, ``udr``; DCI gives ``disentanglement``,
+  ``completeness`` and ``informativeness``; the unsupervised scores give
+  ``gaussian_total_correlation``, ``wasserstein_dependency``, ``wasserstein_dependency_norm``
+  and ``mutual_info_score``;
+* the same quantity on the training set carries the suffix ``_train`` (``beta_vae_train``,
+  ``factor_vae_train``, ``explicitness_train``, ``informativeness_train``);
+* counts are ``num_*`` (``num_active_dims``);
+* UDR's per-model scores are the list ``udr`` and its matrix of pairs ``udr_pairwise``.
+
+The building blocks (``importance_matrix``, ``disentanglement_completeness``,
+``modularity_from_mi``, ``sap_matrix``, ``gaussian_total_correlation``, ...) return plain numbers.
 """
 
 from .beta_vae import beta_vae_points, beta_vae_score
 from .dci import dci, dci_from_codes, disentanglement_completeness, importance_matrix
-from .discretize import histogram_discretize
 from .evaluate import DEFAULT_METRICS, METRICS, EvaluationResult, evaluate, repeat_seeds
 from .factor_vae import factor_vae_score, factor_vae_votes
-from .gbt import GradientBoostedTrees
+from .helpers import histogram_discretize
 from .irs import irs, irs_from_codes
 from .mig import mig_from_codes, mutual_information_gap
 from .mig_chen import chen_mig, marginal_entropies
@@ -20,7 +36,7 @@ from .modularity import (
     modularity_from_codes,
     modularity_from_mi,
 )
-from .mutual_info import discrete_entropy, discrete_mutual_info, mutual_info_matrix
+from .plugin_mi import discrete_entropy, discrete_mutual_info, mutual_info_matrix
 from .sampling import CachedRepresentation, code_sets, encode, sample_codes
 from .sap import sap_from_codes, sap_matrix, sap_score
 from .udr import relative_strength, udr, udr_from_codes
@@ -38,7 +54,6 @@ __all__ = [
     "METRICS",
     "CachedRepresentation",
     "EvaluationResult",
-    "GradientBoostedTrees",
     "active_units",
     "beta_vae_points",
     "beta_vae_score",

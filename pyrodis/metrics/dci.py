@@ -1,6 +1,6 @@
 """DCI: disentanglement, completeness, informativeness (Eastwood & Williams 2018).
 
-Protocol of Locatello et al. 2019 (REFERENCE §3): one gradient-boosted tree classifier per factor
+Protocol of Locatello et al. 2019 (``docs/metrics.rst``): one gradient-boosted tree classifier per factor
 on the raw codes of 10,000 training points, importance matrix R (codes × factors) =
 |feature_importances_|; disentanglement = Σ_c ρ_c (1 - H_K(R_c· / Σ R_c·)) with ρ_c = Σ R_c· / Σ R;
 completeness = mean over factors of 1 - H_C(R_·k / Σ R_·k) (entropies in base K = number of
@@ -16,9 +16,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .arrays import check_pair
-from .gbt import GradientBoostedTrees
-from .mig import varying_factors
+from ._gbt import GradientBoostedTrees
+from .helpers import check_pair, varying_factors
 from .sampling import Representation, code_sets
 
 ESTIMATORS = ("fast", "exact", "sklearn")
@@ -82,7 +81,7 @@ def importance_matrix(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance matrix R (codes × varying factors) and per-factor train and test accuracies.
 
-    ``estimator="fast"`` uses :class:`~pyrodis.metrics.gbt.GradientBoostedTrees` (the sklearn
+    ``estimator="fast"`` uses :class:`~pyrodis.metrics._gbt.GradientBoostedTrees` (the sklearn
     algorithm on ≤256 quantile bins per code; a small downward bias of about 0.02 in
     disentanglement at 10,000 points, see ``benchmarks/RESULTS.md``); ``"exact"`` the
     same without binning (sklearn's splits exactly, slower than ``"fast"``); ``"sklearn"`` uses

@@ -1,6 +1,6 @@
 """``evaluate``: every metric of a representation on a ground-truth dataset, with repeats.
 
-Each metric runs its reference protocol (REFERENCE §3) with its own defaults.  The
+Each metric runs its reference protocol (``docs/metrics.rst``) with its own defaults.  The
 representation is wrapped in a :class:`~pyrodis.metrics.sampling.CachedRepresentation`, so the
 protocols that draw "num_train then num_test points in batches of 16" from the same integer seed
 (MIG, DCI, SAP, modularity/explicitness, IRS, unsupervised) encode those points once — exactly

@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 
 from pyrodis.seeding import as_generator
 
-from .mig import top_two_gap
+from .helpers import top_two_gap
 from .sampling import CHUNK_SIZE, as_code_rows, check_dataset
 
 Posterior = Callable[..., tuple]
@@ -90,7 +90,7 @@ def chen_mig(
     num_points: int | None = None,
     num_entropy_samples: int = 10_000,
     exclude_factors: Sequence[str | int] = (),
-) -> float:
+) -> dict[str, float]:
     """MIG by Chen et al. (2018)'s estimator (module docstring).
 
     Args:
@@ -103,6 +103,9 @@ def chen_mig(
             uniform grid points instead (a stated approximation).
         num_entropy_samples: size of the sample subset S of each entropy estimate (10,000).
         exclude_factors: factor names or indices to leave out (Chen: ``("shape",)`` on dSprites).
+
+    Returns:
+        ``{"mig": value}``.
     """
     sizes = check_dataset(dataset)
     rng = as_generator(seed)
@@ -125,4 +128,4 @@ def chen_mig(
             part = _entropy(z[idx], loc[idx], scale[idx], num_entropy_samples, rng)
             h_cond += len(idx) / len(factors) * part
         normalised[:, col] = np.clip(h_z - h_cond, 0.0, None) / np.log(sizes[k])
-    return float(np.mean(top_two_gap(normalised)))
+    return {"mig": float(np.mean(top_two_gap(normalised)))}

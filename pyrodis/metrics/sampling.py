@@ -169,6 +169,38 @@ def code_sets(
 
 
 def encode_groups(representation: Representation, dataset, factors: np.ndarray) -> np.ndarray:
-    """Codes (n, B, d) of groups of factor vectors (n, B, K), encoded in chunks."""
-    n, b, k = factors.shape
-    return encode(representation, dataset, factors.reshape(n * b, k)).reshape(n, b, -1)
+    """Codes (..., B, d) of groups of factor vectors (..., B, K), encoded in chunks."""
+    flat = factors.reshape(-1, factors.shape[-1])
+    return encode(representation, dataset, flat).reshape(*factors.shape[:-1], -1)
+
+
+def fixed_factor_groups(
+    dataset, num_points: int, rng: np.random.Generator, batch_size: int, paired: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batches that share the value of one factor, for the BetaVAE and FactorVAE scores.
+
+    Per point, a factor k is drawn uniformly among the factors with more than one value, then a
+    batch of ``batch_size`` factor vectors.  ``paired=True`` (BetaVAE): a second batch is drawn and
+    its row i takes factor k from row i of the first.  ``paired=False`` (FactorVAE): every row of
+    the batch takes factor k from its first row.  The random numbers are drawn in this order,
+    as the reference does.
+
+    Returns:
+        labels (num_points,) = k, and factors (num_points, G, batch_size, K), G = 2 if paired
+        else 1.
+    """
+    candidates = informative_factors(dataset)
+    labels = np.empty(num_points, dtype=np.int64)
+    groups = []
+    for i in range(num_points):
+        k = candidates[rng.integers(len(candidates))]
+        first = np.asarray(dataset.sample_factors(batch_size, rng), dtype=np.int64)
+        if paired:
+            second = np.asarray(dataset.sample_factors(batch_size, rng), dtype=np.int64)
+            second[:, k] = first[:, k]
+            groups.append(np.stack([first, second]))
+        else:
+            first[:, k] = first[0, k]
+            groups.append(first[None])
+        labels[i] = k
+    return labels, np.stack(groups)

@@ -22,7 +22,7 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .arrays import check_codes
+from .helpers import check_codes
 from .sampling import Representation, check_dataset, encode
 
 CORRELATIONS = ("lasso", "spearman")
@@ -69,7 +69,7 @@ def udr_from_codes(
         kl: optional per-model mean KL per code, arrays (d_i,).
         correlation: ``"lasso"`` (default) or ``"spearman"``.
 
-    Returns ``{"model_scores": [M floats], "pairwise_scores": M×M nested list}``.
+    Returns ``{"udr": [M floats, one per model], "udr_pairwise": M×M nested list UDR_ij}``.
     """
     if correlation not in CORRELATIONS:
         raise ValueError(f"correlation must be one of {CORRELATIONS}, got {correlation!r}")
@@ -100,7 +100,7 @@ def udr_from_codes(
                 sim = _similarity(scaled[i], scaled[j], correlation, alpha)
                 pairwise[i, j] = relative_strength(sim[np.ix_(masks[i], masks[j])])
     scores = [float(np.median(np.delete(pairwise[:, i], i))) for i in range(m)]
-    return {"model_scores": scores, "pairwise_scores": pairwise.tolist()}
+    return {"udr": scores, "udr_pairwise": pairwise.tolist()}
 
 
 def udr(

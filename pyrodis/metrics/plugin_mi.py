@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import check_factors
+from .helpers import check_factors
 
 _MAX_CHUNK_ENTRIES = 20_000_000
 
