@@ -15,7 +15,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .sampling import Representation, encode_groups, fixed_factor_groups
+from .points import fixed_factor_groups, require_discrete
+from .sampling import Representation, encode_groups
 
 
 def beta_vae_points(
@@ -49,6 +50,7 @@ def beta_vae_score(
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    require_discrete(dataset, "BetaVAE")
     rng = as_generator(seed)
     x_train, y_train = beta_vae_points(representation, dataset, num_train, rng, batch_size)
     x_eval, y_eval = beta_vae_points(representation, dataset, num_eval, rng, batch_size)

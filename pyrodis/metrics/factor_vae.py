@@ -15,7 +15,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .sampling import Representation, encode, encode_groups, fixed_factor_groups
+from .points import fixed_factor_groups, points_of, require_discrete
+from .sampling import Representation, encode_groups, encode_points
 
 
 def factor_vae_votes(
@@ -53,11 +54,13 @@ def factor_vae_score(
     then the evaluation votes.  Returns ``factor_vae`` (the score: accuracy on the evaluation
     votes), ``factor_vae_train`` (on the training votes) and ``num_active_dims``.
     """
+    require_discrete(dataset, "FactorVAE")
     if batch_size < 2 or num_variance_estimate < 2:
         raise ValueError("batch_size and num_variance_estimate must be >= 2 (variances, ddof 1)")
     rng = as_generator(seed)
-    factors = np.asarray(dataset.sample_factors(num_variance_estimate, rng), dtype=np.int64)
-    global_variance = encode(representation, dataset, factors).var(axis=0, ddof=1)
+    points = points_of(dataset)
+    keys = points.draw(num_variance_estimate, rng)
+    global_variance = encode_points(representation, points, keys).var(axis=0, ddof=1)
     active = np.sqrt(global_variance) >= prune_threshold
     if not active.any():
         return {"factor_vae": 0.0, "factor_vae_train": 0.0, "num_active_dims": 0.0}

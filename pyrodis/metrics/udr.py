@@ -23,7 +23,8 @@ import numpy as np
 from pyrodis.seeding import as_generator
 
 from .helpers import check_codes
-from .sampling import Representation, check_dataset, encode
+from .points import points_of
+from .sampling import Representation, encode_points
 
 CORRELATIONS = ("lasso", "spearman")
 
@@ -117,10 +118,10 @@ def udr(
 ) -> dict[str, list]:
     """UDR model selection scores of several representations (module docstring).
 
-    ``num_points`` factor vectors are drawn from ``seed`` (one call) and every representation
+    ``num_points`` points are drawn from ``seed`` (one call) and every representation
     encodes the same observations; ``kl`` optionally gives each model's mean KL per code.
     """
-    check_dataset(dataset)
-    factors = np.asarray(dataset.sample_factors(int(num_points), as_generator(seed)))
-    codes = [encode(rep, dataset, factors) for rep in representations]
+    points = points_of(dataset)
+    keys = points.draw(int(num_points), as_generator(seed))
+    codes = [encode_points(rep, points, keys) for rep in representations]
     return udr_from_codes(codes, kl, correlation, alpha, kl_threshold, activity_threshold)
