@@ -61,6 +61,18 @@ def test_one_latent_gives_defined_values():
     assert result["unsupervised"]["mutual_info_score"] == 0.0
 
 
+def test_constant_codes_have_zero_modularity():
+    """Uninformative codes score 0 (not 1) whatever the number of factors (issue: rounding in
+    the plug-in MI made a constant code look dedicated to one factor)."""
+    y = np.random.default_rng(0).integers(0, 3, size=(200, 2))
+    assert modularity_from_codes(np.ones((200, 2)), y) == {"modularity": 0.0}
+    small = {"modularity": {"num_train": 500, "num_test": 200}}
+    constant = evaluate(
+        lambda obs: np.ones((len(obs), 3)), FactorGrid(), ["modularity"], 0, options=small
+    )
+    assert constant["modularity"]["modularity"] == 0.0
+
+
 def test_all_codes_constant():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=(200, 2))
