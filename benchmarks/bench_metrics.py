@@ -1,6 +1,7 @@
 """Benchmark: pyrodis.metrics' full suite vs the reference protocol restated with sklearn defaults.
 
-Run:  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_metrics.py [--quick]
+Run (from the repository root; PYTHONPATH=. so that this checkout, not an editable install
+elsewhere, is measured):  OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. python benchmarks/bench_metrics.py [--quick]
 
 Both sides evaluate the same cheap synthetic 10-latent representation (a fixed random linear map
 of the normalised factors + tanh) on a fake dSprites-like dataset (factor sizes 1, 3, 6, 40, 32,

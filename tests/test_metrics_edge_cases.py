@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_metrics_fakes import FactorGrid, perfect, transformed
+from test_metrics_fakes import FactorGrid, perfect, small_options, transformed
 
 from pyrodis.metrics import (
     dci_from_codes,
@@ -22,16 +22,7 @@ from pyrodis.metrics import (
     wasserstein_dependency,
 )
 
-FAST = {
-    "beta_vae": {"num_train": 100, "num_eval": 50, "batch_size": 8},
-    "factor_vae": {"num_train": 100, "num_eval": 50, "num_variance_estimate": 300},
-    "mig": {"num_train": 300},
-    "dci": {"num_train": 300, "num_test": 200},
-    "sap": {"num_train": 300, "num_test": 200},
-    "modularity": {"num_train": 300, "num_test": 200},
-    "irs": {"num_train": 300},
-    "unsupervised": {"num_train": 300},
-}
+FAST = small_options()
 
 
 def _finite(result):

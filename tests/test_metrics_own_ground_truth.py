@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_metrics_fakes import small_options
 
 from pyrodis.metrics import (
     beta_vae_score,
@@ -24,16 +25,7 @@ from pyrodis.metrics import (
 from pyrodis.metrics.points import fixed_factor_groups
 
 SIZES = (3, 4, 5)
-SMALL = {
-    "beta_vae": {"num_train": 200, "num_eval": 100, "batch_size": 8},
-    "factor_vae": {"num_train": 200, "num_eval": 100, "num_variance_estimate": 500},
-    "mig": {"num_train": 600},
-    "dci": {"num_train": 400, "num_test": 200},
-    "sap": {"num_train": 400, "num_test": 200},
-    "modularity": {"num_train": 400, "num_test": 200},
-    "irs": {"num_train": 600},
-    "unsupervised": {"num_train": 600},
-}
+SMALL = small_options(votes=200, points=600, test=200, variance=500)
 
 
 class DuckGrid:
