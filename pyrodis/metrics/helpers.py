@@ -62,11 +62,11 @@ def check_pair(codes, factors) -> tuple[np.ndarray, np.ndarray]:
 def histogram_discretize(codes, num_bins: int = 20) -> np.ndarray:
     """Discretise each column into ``num_bins`` equal-width bins over its own min–max.
 
-    This is the discretisation of the reference protocols (``docs/metrics.rst``): the bin edges are
-    ``np.histogram(column, num_bins)`` edges and the label of a value is
-    ``np.digitize(value, edges[:-1])``, so labels run 1..num_bins and the maximum falls in the
-    last bin.  A constant column gets one bin (all labels equal), hence zero mutual information
-    with anything.
+    This is the discretisation of the reference protocols (``docs/metrics.rst``, discretisation):
+    the bin edges are ``np.histogram(column, num_bins)`` edges and the label of a value is
+    ``np.digitize(value, edges[:-1])``, so labels run 1..num_bins and the maximum falls in the last
+    bin.  A constant column gets one bin (all labels equal), hence zero mutual information with
+    anything.
 
     Args:
         codes: array (n, d) (a 1-D array is one column).
