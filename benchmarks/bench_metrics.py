@@ -1,6 +1,7 @@
 """Benchmark: pyrodis.metrics' full suite vs the reference protocol restated with sklearn defaults.
 
-Run:  OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_metrics.py [--quick]
+Run (from the repository root; PYTHONPATH=. so that this checkout, not an editable install
+elsewhere, is measured):  OMP_WAIT_POLICY=PASSIVE PYTHONPATH=. python benchmarks/bench_metrics.py [--quick]
 
 Both sides evaluate the same cheap synthetic 10-latent representation (a fixed random linear map
 of the normalised factors + tanh) on a fake dSprites-like dataset (factor sizes 1, 3, 6, 40, 32,
@@ -195,7 +196,7 @@ def ref_beta_vae(data, rep, seed, n, ne, batch=64):
     x, lab = points(n)
     model = linear_model.LogisticRegression().fit(x, lab)
     xe, le = points(ne)
-    return {"eval_accuracy": float(model.score(xe, le))}
+    return {"beta_vae": float(model.score(xe, le))}
 
 
 def ref_factor_vae(data, rep, seed, n, ne, nv, batch=64):
@@ -216,7 +217,7 @@ def ref_factor_vae(data, rep, seed, n, ne, nv, batch=64):
     tv = votes(n)
     cls = tv.argmax(0)
     ev = votes(ne)
-    return {"eval_accuracy": float(ev[cls, np.arange(ev.shape[1])].sum() / ev.sum())}
+    return {"factor_vae": float(ev[cls, np.arange(ev.shape[1])].sum() / ev.sum())}
 
 
 def reference_suite(data, rep, seed, scale):

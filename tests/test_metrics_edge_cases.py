@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_metrics_fakes import FactorGrid, perfect, transformed
+from test_metrics_fakes import FactorGrid, perfect, small_options, transformed
 
 from pyrodis.metrics import (
     dci_from_codes,
@@ -22,16 +22,7 @@ from pyrodis.metrics import (
     wasserstein_dependency,
 )
 
-FAST = {
-    "beta_vae": {"num_train": 100, "num_eval": 50, "batch_size": 8},
-    "factor_vae": {"num_train": 100, "num_eval": 50, "num_variance_estimate": 300},
-    "mig": {"num_train": 300},
-    "dci": {"num_train": 300, "num_test": 200},
-    "sap": {"num_train": 300, "num_test": 200},
-    "modularity": {"num_train": 300, "num_test": 200},
-    "irs": {"num_train": 300},
-    "unsupervised": {"num_train": 300},
-}
+FAST = small_options()
 
 
 def _finite(result):
@@ -48,7 +39,7 @@ def test_constant_code_and_single_valued_factor_give_defined_values():
     assert result["dci"]["disentanglement"] > 0.9
     assert result["irs"]["num_active_dims"] == 2
     assert result["factor_vae"]["num_active_dims"] == 2
-    assert result["unsupervised"]["active_units"] == 2
+    assert result["unsupervised"]["num_active_dims"] == 2
 
 
 def test_one_latent_gives_defined_values():
@@ -61,12 +52,24 @@ def test_one_latent_gives_defined_values():
     assert result["unsupervised"]["mutual_info_score"] == 0.0
 
 
+def test_constant_codes_have_zero_modularity():
+    """Uninformative codes score 0 (not 1) whatever the number of factors (issue: rounding in
+    the plug-in MI made a constant code look dedicated to one factor)."""
+    y = np.random.default_rng(0).integers(0, 3, size=(200, 2))
+    assert modularity_from_codes(np.ones((200, 2)), y) == {"modularity": 0.0}
+    small = {"modularity": {"num_train": 500, "num_test": 200}}
+    constant = evaluate(
+        lambda obs: np.ones((len(obs), 3)), FactorGrid(), ["modularity"], 0, options=small
+    )
+    assert constant["modularity"]["modularity"] == 0.0
+
+
 def test_all_codes_constant():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=(200, 2))
     z = np.ones((200, 2))
-    assert mig_from_codes(z, y) == 0.0
-    assert modularity_from_codes(z, y) == 0.0
+    assert mig_from_codes(z, y) == {"mig": 0.0}
+    assert modularity_from_codes(z, y) == {"modularity": 0.0}
     assert irs_from_codes(z, y) == {"irs": 0.0, "num_active_dims": 0.0}
     assert explicitness_from_codes(z, y, z, y)["explicitness"] == pytest.approx(0.5)
     u = unsupervised_from_codes(z)
@@ -75,7 +78,7 @@ def test_all_codes_constant():
         "wasserstein_dependency": 0.0,
         "wasserstein_dependency_norm": 0.0,
         "mutual_info_score": 0.0,
-        "active_units": 0.0,
+        "num_active_dims": 0.0,
     }
     d = dci_from_codes(z, y, z, y)
     assert np.isfinite(list(d.values())).all()
@@ -114,7 +117,7 @@ def test_disentanglement_completeness_closed_forms():
 def test_sap_with_one_code_uses_zero_as_second_best():
     y = np.repeat(np.arange(2), 100)[:, None]
     z = y + 0.01 * np.random.default_rng(0).normal(size=y.shape)
-    assert sap_from_codes(5 * z, y, 5 * z, y) == pytest.approx(1.0)
+    assert sap_from_codes(5 * z, y, 5 * z, y)["sap"] == pytest.approx(1.0)
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -30,6 +30,16 @@ class FactorGrid(GroundTruthDataset):
         return torch.from_numpy(arr.astype(np.float32)).reshape(len(arr), 1, 1, -1)
 
 
+def small_options(votes=100, points=300, test=200, variance=300) -> dict:
+    """Per-metric options for quick protocol runs (``evaluate(..., options=...)``)."""
+    out = {name: {"num_train": points, "num_test": test} for name in ("dci", "sap", "modularity")}
+    out.update({name: {"num_train": points} for name in ("mig", "irs", "unsupervised")})
+    voting = {"num_train": votes, "num_eval": votes // 2}
+    out["beta_vae"] = {**voting, "batch_size": 8}
+    out["factor_vae"] = {**voting, "num_variance_estimate": variance}
+    return out
+
+
 def _factors(obs) -> np.ndarray:
     return obs.reshape(len(obs), -1).numpy().astype(np.float64)
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 
-from pyrodis.metrics import GradientBoostedTrees, dci_from_codes, disentanglement_completeness
+from pyrodis.metrics import dci_from_codes, disentanglement_completeness
+from pyrodis.metrics._gbt import GradientBoostedTrees
 from pyrodis.metrics.dci import importance_matrix
 
 
@@ -31,6 +32,18 @@ def test_exact_bins_reproduce_sklearn_trees(num_classes):
     assert ours.train_accuracy_ == pytest.approx(np.mean(ref.predict(x) == y), abs=0.01)
 
 
+@pytest.mark.parametrize("num_classes", [2, 5])
+def test_exact_splits_inside_bins_equal_one_bin_per_value(num_classes):
+    """With 8 bins and the exact scan inside the bins the trees are those of one bin per value."""
+    x, y = _data(700, num_classes, seed=6)
+    few = GradientBoostedTrees(n_estimators=15, max_bins=8).fit(x, y)
+    every = GradientBoostedTrees(n_estimators=15, max_bins=None).fit(x, y)
+    binned = GradientBoostedTrees(n_estimators=15, max_bins=8, exact=False).fit(x, y)
+    np.testing.assert_allclose(few.feature_importances_, every.feature_importances_, atol=1e-9)
+    np.testing.assert_allclose(few.decision_function(x), every.decision_function(x), atol=1e-9)
+    assert np.abs(binned.feature_importances_ - every.feature_importances_).max() > 1e-3
+
+
 def test_first_stage_is_identical_to_sklearn():
     x, y = _data(400, 3, seed=2)
     ours = GradientBoostedTrees(n_estimators=1, max_bins=10**6).fit(x, y)
@@ -45,7 +58,7 @@ def test_binned_dci_matches_sklearn_dci_small():
     codes = np.tanh(factors / [2.0, 4.0, 7.0] + 0.15 * rng.normal(size=(1500, 3)))
     codes = np.c_[codes @ np.array([[1, 0.3, 0], [0, 1, 0.2], [0.1, 0, 1]]), rng.normal(size=1500)]
     tr, te = slice(0, 1000), slice(1000, None)
-    ours = dci_from_codes(codes[tr], factors[tr], codes[te], factors[te], estimator="fast")
+    ours = dci_from_codes(codes[tr], factors[tr], codes[te], factors[te], estimator="binned")
     ref = dci_from_codes(codes[tr], factors[tr], codes[te], factors[te], estimator="sklearn")
     # 256 quantile bins cannot isolate single points as the late, over-fitting sklearn trees do:
     # a small bias (measured ≈0.02-0.035 here; exact bins agree to 1e-3, see above)
@@ -79,7 +92,7 @@ def test_fast_importances_match_sklearn_at_protocol_size():
     mix = rng.normal(size=(2, 10))
     codes = np.tanh((factors / [15.0, 5.0]) @ mix + 0.2 * rng.normal(size=(15_000, 10)))
     args = (codes[:10_000], factors[:10_000], codes[10_000:], factors[10_000:])
-    ours, acc_tr, acc_te = importance_matrix(*args, estimator="fast")
+    ours, acc_tr, acc_te = importance_matrix(*args, estimator="binned")
     ref, ref_tr, ref_te = importance_matrix(*args, estimator="sklearn")
     assert np.abs(ours - ref).max() < 0.03
     np.testing.assert_allclose(acc_te, ref_te, atol=0.02)

@@ -47,8 +47,8 @@ def scores(name):
 def test_perfect_code_scores_at_the_top():
     s = scores("perfect")
     for key in [
-        "beta_vae.eval_accuracy",
-        "factor_vae.eval_accuracy",
+        "beta_vae.beta_vae",
+        "factor_vae.factor_vae",
         "dci.disentanglement",
         "dci.completeness",
         "dci.informativeness",
@@ -61,7 +61,7 @@ def test_perfect_code_scores_at_the_top():
     assert s["sap.sap"] > 0.4  # a linear SVM on one scalar separates few classes
     assert s["unsupervised.gaussian_total_correlation"] < 0.01
     assert s["unsupervised.mutual_info_score"] < 0.01
-    assert s["unsupervised.active_units"] == 3
+    assert s["unsupervised.num_active_dims"] == 3
 
 
 def test_rotation_destroys_axis_alignment_but_not_information():
@@ -78,7 +78,7 @@ def test_pure_noise_scores_at_chance():
     s = scores("noise")
     assert s["mig.mig"] < 0.02 and s["sap.sap"] < 0.02
     assert s["dci.disentanglement"] < 0.05 and s["dci.informativeness"] < 0.4
-    assert s["beta_vae.eval_accuracy"] < 0.5 and s["factor_vae.eval_accuracy"] < 0.5
+    assert s["beta_vae.beta_vae"] < 0.5 and s["factor_vae.factor_vae"] < 0.5
     assert abs(s["modularity.explicitness"] - 0.5) < 0.05
 
 
@@ -91,7 +91,7 @@ def test_duplicated_latent_hurts_mig_completeness_and_adds_dependence():
     assert s["unsupervised.gaussian_total_correlation"] > 5  # finite, large
     assert np.isfinite(s["unsupervised.wasserstein_dependency"])
     assert s["unsupervised.wasserstein_dependency"] > 0.1
-    assert s["unsupervised.active_units"] == 4
+    assert s["unsupervised.num_active_dims"] == 4
 
 
 def test_extra_noise_codes():
@@ -99,8 +99,8 @@ def test_extra_noise_codes():
     # MIG, DCI-D (weighted by importance), SAP and the classifiers barely move ...
     for key in ["mig.mig", "dci.disentanglement", "dci.completeness", "sap.sap"]:
         assert s[key] == pytest.approx(p[key], abs=0.03), key
-    assert s["factor_vae.eval_accuracy"] > 0.97
+    assert s["factor_vae.factor_vae"] > 0.97
     # ... modularity averages over ALL codes and IRS weights codes by their deviation
     assert s["modularity.modularity"] < p["modularity.modularity"] - 0.1
     assert s["irs.irs"] < p["irs.irs"] - 0.2
-    assert s["unsupervised.active_units"] == 5
+    assert s["unsupervised.num_active_dims"] == 5

@@ -24,10 +24,9 @@ The building blocks (``importance_matrix``, ``disentanglement_completeness``,
 
 from .beta_vae import beta_vae_points, beta_vae_score
 from .dci import dci, dci_from_codes, disentanglement_completeness, importance_matrix
-from .discretize import histogram_discretize
 from .evaluate import DEFAULT_METRICS, METRICS, EvaluationResult, evaluate, repeat_seeds
 from .factor_vae import factor_vae_score, factor_vae_votes
-from .gbt import GradientBoostedTrees
+from .helpers import histogram_discretize
 from .irs import irs, irs_from_codes
 from .mig import mig_from_codes, mutual_information_gap
 from .mig_chen import chen_mig, marginal_entropies
@@ -37,7 +36,7 @@ from .modularity import (
     modularity_from_codes,
     modularity_from_mi,
 )
-from .mutual_info import discrete_entropy, discrete_mutual_info, mutual_info_matrix
+from .plugin_mi import discrete_entropy, discrete_mutual_info, mutual_info_matrix
 from .sampling import CachedRepresentation, code_sets, encode, sample_codes
 from .sap import sap_from_codes, sap_matrix, sap_score
 from .udr import relative_strength, udr, udr_from_codes
@@ -55,7 +54,6 @@ __all__ = [
     "METRICS",
     "CachedRepresentation",
     "EvaluationResult",
-    "GradientBoostedTrees",
     "active_units",
     "beta_vae_points",
     "beta_vae_score",

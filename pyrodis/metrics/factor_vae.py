@@ -15,7 +15,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .sampling import Representation, encode, encode_groups, informative_factors
+from .points import fixed_factor_groups, points_of, require_discrete
+from .sampling import Representation, encode_groups, encode_points
 
 
 def factor_vae_votes(
@@ -28,16 +29,8 @@ def factor_vae_votes(
     batch_size: int = 64,
 ) -> np.ndarray:
     """Vote counts (num_factors, num_active_codes) of ``num_points`` votes (module docstring)."""
-    candidates = informative_factors(dataset)
-    labels = np.empty(num_points, dtype=np.int64)
-    groups = []
-    for i in range(num_points):
-        k = candidates[rng.integers(len(candidates))]
-        factors = np.asarray(dataset.sample_factors(batch_size, rng), dtype=np.int64)
-        factors[:, k] = factors[0, k]
-        labels[i] = k
-        groups.append(factors)
-    codes = encode_groups(representation, dataset, np.stack(groups))
+    labels, groups = fixed_factor_groups(dataset, num_points, rng, batch_size, paired=False)
+    codes = encode_groups(representation, dataset, groups[:, 0])
     local = codes.var(axis=1, ddof=1)[:, active] / global_variance[active]
     votes = np.zeros((len(dataset.factor_sizes), int(active.sum())))
     np.add.at(votes, (labels, local.argmin(1)), 1)
@@ -58,24 +51,26 @@ def factor_vae_score(
     """FactorVAE score of a representation (module docstring).
 
     One generator seeded by ``seed`` draws the variance-estimate sample, then the training votes,
-    then the evaluation votes.  Returns ``train_accuracy``, ``eval_accuracy`` (the score) and
-    ``num_active_dims``.
+    then the evaluation votes.  Returns ``factor_vae`` (the score: accuracy on the evaluation
+    votes), ``factor_vae_train`` (on the training votes) and ``num_active_dims``.
     """
+    require_discrete(dataset, "FactorVAE")
     if batch_size < 2 or num_variance_estimate < 2:
         raise ValueError("batch_size and num_variance_estimate must be >= 2 (variances, ddof 1)")
     rng = as_generator(seed)
-    factors = np.asarray(dataset.sample_factors(num_variance_estimate, rng), dtype=np.int64)
-    global_variance = encode(representation, dataset, factors).var(axis=0, ddof=1)
+    points = points_of(dataset)
+    keys = points.draw(num_variance_estimate, rng)
+    global_variance = encode_points(representation, points, keys).var(axis=0, ddof=1)
     active = np.sqrt(global_variance) >= prune_threshold
     if not active.any():
-        return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
+        return {"factor_vae": 0.0, "factor_vae_train": 0.0, "num_active_dims": 0.0}
     args = (global_variance, active, batch_size)
     train_votes = factor_vae_votes(representation, dataset, num_train, rng, *args)
     eval_votes = factor_vae_votes(representation, dataset, num_eval, rng, *args)
     classifier = train_votes.argmax(0)
     columns = np.arange(train_votes.shape[1])
     return {
-        "train_accuracy": float(train_votes[classifier, columns].sum() / train_votes.sum()),
-        "eval_accuracy": float(eval_votes[classifier, columns].sum() / eval_votes.sum()),
+        "factor_vae": float(eval_votes[classifier, columns].sum() / eval_votes.sum()),
+        "factor_vae_train": float(train_votes[classifier, columns].sum() / train_votes.sum()),
         "num_active_dims": float(active.sum()),
     }

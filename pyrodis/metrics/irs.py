@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import check_pair
-from .discretize import histogram_discretize
-from .mig import varying_factors
+from .helpers import check_pair, histogram_discretize, varying_factors
 from .sampling import Representation, code_sets
 
 

@@ -11,46 +11,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import check_pair
-from .discretize import histogram_discretize
-from .mutual_info import discrete_entropy, mutual_info_matrix
+from .helpers import check_pair, histogram_discretize, top_two_gap, varying_factors
+from .mig_chen import chen_mig
+from .plugin_mi import discrete_entropy, mutual_info_matrix
 from .sampling import Representation, code_sets
 
 PROTOCOLS = ("locatello", "chen")
 
 
-def top_two_gap(matrix: np.ndarray) -> np.ndarray:
-    """Per column, the largest minus the second largest entry (the second is 0 with one row)."""
-    ordered = np.sort(matrix, axis=0)[::-1]
-    second = ordered[1] if ordered.shape[0] > 1 else np.zeros(ordered.shape[1])
-    return ordered[0] - second
-
-
-def varying_factors(factors: np.ndarray) -> np.ndarray:
-    """Columns of ``factors`` with more than one value; error if there are none."""
-    keep = np.flatnonzero(np.ptp(factors, axis=0) > 0)
-    if keep.size == 0:
-        raise ValueError(
-            "every factor takes a single value on these points; the metric needs at least one "
-            "varying factor (sample more points or check the dataset)."
-        )
-    return keep
-
-
-def mig_from_codes(codes, factors, num_bins: int = 20) -> float:
+def mig_from_codes(codes, factors, num_bins: int = 20) -> dict[str, float]:
     """MIG of codes (n, d) against factor classes (n, K), discrete protocol.
 
     Codes are discretised with :func:`histogram_discretize` (``num_bins`` equal-width bins), the MI
     matrix and the factor entropies are plug-in estimates in nats on the same points.  Factors
     with a single value on the points (H = 0, e.g. dSprites' colour) are left out — the reference
     drops them from the dataset; with a single code the second-best MI is taken as 0 (the
-    reference crashes).  Perfect codes reach only ≈0.88 on dSprites' factor sizes because 20 bins
+    reference crashes).  Returns ``{"mig": value}``.  Perfect codes reach only ≈0.88 on dSprites' factor sizes because 20 bins
     cannot resolve 32 or 40 classes.
     """
     z, y = check_pair(codes, factors)
     y = y[:, varying_factors(y)]
     mi = mutual_info_matrix(histogram_discretize(z, num_bins), y)
-    return float(np.mean(top_two_gap(mi) / discrete_entropy(y)))
+    return {"mig": float(np.mean(top_two_gap(mi) / discrete_entropy(y)))}
 
 
 def mutual_information_gap(
@@ -83,14 +65,12 @@ def mutual_information_gap(
     Returns ``{"mig": value}``.
     """
     if protocol == "chen":
-        from .mig_chen import chen_mig
-
         if posterior is None:
             raise ValueError(
                 "protocol='chen' needs posterior=callable(observations) -> (loc, scale), e.g. "
                 "posterior=vae.encode; the representation function alone has no posterior."
             )
-        value = chen_mig(
+        return chen_mig(
             posterior,
             dataset,
             seed,
@@ -98,8 +78,7 @@ def mutual_information_gap(
             num_entropy_samples=num_entropy_samples,
             exclude_factors=exclude_factors,
         )
-        return {"mig": value}
     if protocol != "locatello":
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     ((codes, factors),) = code_sets(representation, dataset, seed, [num_train], batch_size)
-    return {"mig": mig_from_codes(codes, factors, num_bins)}
+    return mig_from_codes(codes, factors, num_bins)

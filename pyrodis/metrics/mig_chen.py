@@ -24,8 +24,9 @@ from scipy.special import logsumexp
 
 from pyrodis.seeding import as_generator
 
-from .mig import top_two_gap
-from .sampling import CHUNK_SIZE, as_code_rows, check_dataset
+from .helpers import top_two_gap
+from .points import FactorPoints, IndexPoints, check_dataset, points_of
+from .sampling import CHUNK_SIZE, as_code_rows
 
 Posterior = Callable[..., tuple]
 _BLOCK = 4_000_000  # entries of the (samples, points, latents) log-density block
@@ -35,10 +36,20 @@ def _factor_grid(sizes: Sequence[int]) -> np.ndarray:
     return np.stack(np.unravel_index(np.arange(int(np.prod(sizes))), sizes), 1).astype(np.int64)
 
 
-def _posterior_params(posterior: Posterior, dataset, factors: np.ndarray):
+def _evaluation_set(dataset, num_points, rng) -> tuple[FactorPoints, np.ndarray]:
+    """The points (keys) of the whole dataset, or ``num_points`` uniform draws."""
+    points = points_of(dataset)
+    if num_points is not None:
+        return points, points.draw(int(num_points), rng)
+    if isinstance(points, IndexPoints):
+        return points, np.arange(len(dataset), dtype=np.int64)
+    return points, _factor_grid(check_dataset(dataset))
+
+
+def _posterior_params(posterior: Posterior, points: FactorPoints, keys: np.ndarray):
     locs, scales = [], []
-    for start in range(0, len(factors), CHUNK_SIZE):
-        obs = dataset.observations(factors[start : start + CHUNK_SIZE])
+    for start in range(0, len(keys), CHUNK_SIZE):
+        obs = points.observations(keys[start : start + CHUNK_SIZE])
         out = posterior(obs)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError("posterior must return a pair (loc, scale) of arrays (n, d)")
@@ -90,7 +101,7 @@ def chen_mig(
     num_points: int | None = None,
     num_entropy_samples: int = 10_000,
     exclude_factors: Sequence[str | int] = (),
-) -> float:
+) -> dict[str, float]:
     """MIG by Chen et al. (2018)'s estimator (module docstring).
 
     Args:
@@ -98,19 +109,21 @@ def chen_mig(
             q(z|x) (e.g. ``vae.encode``).
         dataset: ground-truth dataset.
         seed: drives the subsample, the posterior samples and the entropy subsets.
-        num_points: ``None`` evaluates on the whole factor grid (Chen's protocol; cost grows as
+        num_points: ``None`` evaluates on the whole dataset (every row, or the whole factor
+            grid of a duck-typed dataset: Chen's protocol; cost grows as
             grid size × min(grid size, num_entropy_samples)); an int uses that many i.i.d.
             uniform grid points instead (a stated approximation).
         num_entropy_samples: size of the sample subset S of each entropy estimate (10,000).
         exclude_factors: factor names or indices to leave out (Chen: ``("shape",)`` on dSprites).
+
+    Returns:
+        ``{"mig": value}``.
     """
     sizes = check_dataset(dataset)
     rng = as_generator(seed)
-    if num_points is None:
-        factors = _factor_grid(sizes)
-    else:
-        factors = np.asarray(dataset.sample_factors(int(num_points), rng), dtype=np.int64)
-    loc, scale = _posterior_params(posterior, dataset, factors)
+    points, keys = _evaluation_set(dataset, num_points, rng)
+    factors = points.factors(keys)
+    loc, scale = _posterior_params(posterior, points, keys)
     z = loc + scale * rng.standard_normal(loc.shape)
     skip = _resolve(exclude_factors, getattr(dataset, "factor_names", None), sizes)
     included = [k for k in range(len(sizes)) if sizes[k] > 1 and k not in skip]
@@ -125,4 +138,4 @@ def chen_mig(
             part = _entropy(z[idx], loc[idx], scale[idx], num_entropy_samples, rng)
             h_cond += len(idx) / len(factors) * part
         normalised[:, col] = np.clip(h_z - h_cond, 0.0, None) / np.log(sizes[k])
-    return float(np.mean(top_two_gap(normalised)))
+    return {"mig": float(np.mean(top_two_gap(normalised)))}

@@ -17,10 +17,8 @@ import warnings
 
 import numpy as np
 
-from .arrays import check_pair
-from .discretize import histogram_discretize
-from .mig import varying_factors
-from .mutual_info import mutual_info_matrix
+from .helpers import check_pair, histogram_discretize, varying_factors
+from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets
 
 
@@ -35,12 +33,14 @@ def modularity_from_mi(mutual_info) -> float:
     return float(np.mean(score))
 
 
-def modularity_from_codes(codes, factors, num_bins: int = 20) -> float:
-    """Modularity of codes (n, d) against factor classes (n, K); single-valued factors are left
-    out (the reference drops them from the dataset)."""
+def modularity_from_codes(codes, factors, num_bins: int = 20) -> dict[str, float]:
+    """``{"modularity": value}`` of codes (n, d) against factor classes (n, K); single-valued
+    factors are left out (the reference drops them from the dataset)."""
     z, y = check_pair(codes, factors)
     y = y[:, varying_factors(y)]
-    return modularity_from_mi(mutual_info_matrix(histogram_discretize(z, num_bins), y))
+    return {
+        "modularity": modularity_from_mi(mutual_info_matrix(histogram_discretize(z, num_bins), y))
+    }
 
 
 def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +107,6 @@ def modularity_explicitness(
     (test ROC-AUC) and ``explicitness_train``.
     """
     train, test = code_sets(representation, dataset, seed, [num_train, num_test], batch_size)
-    out = {"modularity": modularity_from_codes(*train, num_bins=num_bins)}
+    out = modularity_from_codes(*train, num_bins=num_bins)
     out.update(explicitness_from_codes(*train, *test))
     return out

@@ -3,10 +3,11 @@
 A *representation function* maps a float32 tensor of observations (n, C, H, W) to codes (n, d)
 (numpy or torch): the encoder mean for the reference protocols, or a sample of q(z|x) if the
 caller wants the "sampled" representation — the choice is the caller's function.  A
-*ground-truth dataset* is any object with ``factor_sizes``, ``sample_factors(n, rng)`` and
-``observations(factors)``.
+*ground-truth dataset* has ``factor_sizes`` and either the index hooks of
+:class:`pyrodis.data.GroundTruthDataset` or ``sample_factors(n, rng)`` and
+``observations(factors)`` (:mod:`~pyrodis.metrics.points`).
 
-Reference protocol (Locatello et al. 2019, ``generate_batch_factor_code``): factor vectors are drawn
+Reference protocol (Locatello et al. 2019, ``generate_batch_factor_code``): points are drawn
 ``batch_size`` (16) at a time from one seeded generator, the training set first and then the test
 set.  Observations are rendered and encoded in chunks of ``chunk_size`` rows, which changes nothing
 for a representation that encodes each row independently.
@@ -20,45 +21,26 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
+from .points import FactorPoints, IndexPoints, check_dataset, points_of
+
 Representation = Callable[..., object]
 CHUNK_SIZE = 1024
-
-
-def check_dataset(dataset) -> tuple[int, ...]:
-    """Return the dataset's factor sizes, raising a clear error if it is not a ground-truth set."""
-    missing = [
-        a for a in ("factor_sizes", "sample_factors", "observations") if not hasattr(dataset, a)
-    ]
-    if missing:
-        raise TypeError(
-            f"dataset {type(dataset).__name__} lacks {missing}; a ground-truth dataset needs "
-            "factor_sizes, sample_factors(n, rng) and observations(factors) "
-            "(see pyrodis.data.GroundTruthDataset)."
-        )
-    sizes = tuple(int(s) for s in dataset.factor_sizes)
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"dataset.factor_sizes must be positive integers, got {sizes}")
-    return sizes
-
-
-def informative_factors(dataset) -> np.ndarray:
-    """Indices of the factors with more than one value (e.g. dSprites' colour is left out)."""
-    idx = np.flatnonzero(np.asarray(check_dataset(dataset)) > 1)
-    if idx.size == 0:
-        raise ValueError(
-            f"every factor of {type(dataset).__name__} has a single value; no metric can be "
-            "computed without a varying factor."
-        )
-    return idx
 
 
 def encode(
     representation: Representation, dataset, factors: np.ndarray, chunk_size: int = CHUNK_SIZE
 ) -> np.ndarray:
     """Codes (n, d) float64 of the observations of ``factors`` (n, K), in chunks."""
+    return encode_points(representation, FactorPoints(dataset), factors, chunk_size)
+
+
+def encode_points(
+    representation: Representation, points: FactorPoints, keys: np.ndarray, chunk_size=CHUNK_SIZE
+) -> np.ndarray:
+    """Codes (n, d) float64 of the points ``keys`` (see :mod:`~pyrodis.metrics.points`)."""
     out = []
-    for start in range(0, len(factors), chunk_size):
-        obs = dataset.observations(factors[start : start + chunk_size])
+    for start in range(0, len(keys), chunk_size):
+        obs = points.observations(keys[start : start + chunk_size])
         out.append(as_code_rows(representation(obs), len(obs)))
     return np.concatenate(out, axis=0)
 
@@ -84,16 +66,14 @@ def as_code_rows(codes, num_rows: int) -> np.ndarray:
     return arr
 
 
-def sample_factor_batches(
-    dataset, num_points: int, rng: np.random.Generator, batch_size: int = 16
+def sample_batches(
+    points: FactorPoints, num_points: int, rng: np.random.Generator, batch_size: int = 16
 ) -> np.ndarray:
-    """Draw ``num_points`` factor vectors, ``batch_size`` at a time, as the reference does."""
-    check_dataset(dataset)
+    """Draw ``num_points`` points, ``batch_size`` at a time, as the reference does."""
     if int(num_points) < 1 or int(batch_size) < 1:
         raise ValueError(f"num_points and batch_size must be >= 1, got {num_points}, {batch_size}")
     batches = [
-        np.asarray(dataset.sample_factors(min(batch_size, num_points - i), rng), dtype=np.int64)
-        for i in range(0, num_points, batch_size)
+        points.draw(min(batch_size, num_points - i), rng) for i in range(0, num_points, batch_size)
     ]
     return np.concatenate(batches, axis=0)
 
@@ -105,9 +85,10 @@ def sample_codes(
     rng: np.random.Generator,
     batch_size: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``num_points`` factor vectors and their codes: ``(codes (n, d), factors (n, K))``."""
-    factors = sample_factor_batches(dataset, num_points, rng, batch_size)
-    return encode(representation, dataset, factors), factors
+    """Sample ``num_points`` points and their codes: ``(codes (n, d), factor classes (n, K))``."""
+    points = points_of(dataset)
+    keys = sample_batches(points, num_points, rng, batch_size)
+    return encode_points(representation, points, keys), points.factors(keys)
 
 
 class CachedRepresentation:
@@ -168,7 +149,9 @@ def code_sets(
     return _draw_sets(representation, dataset, seed, sizes, batch_size)
 
 
-def encode_groups(representation: Representation, dataset, factors: np.ndarray) -> np.ndarray:
-    """Codes (n, B, d) of groups of factor vectors (n, B, K), encoded in chunks."""
-    n, b, k = factors.shape
-    return encode(representation, dataset, factors.reshape(n * b, k)).reshape(n, b, -1)
+def encode_groups(representation: Representation, dataset, keys: np.ndarray) -> np.ndarray:
+    """Codes (..., B, d) of groups of points (..., B[, K]) of :func:`points_of`, in chunks."""
+    points = points_of(dataset)
+    lead = keys.shape if isinstance(points, IndexPoints) else keys.shape[:-1]
+    flat = keys.reshape(-1) if isinstance(points, IndexPoints) else keys.reshape(-1, keys.shape[-1])
+    return encode_points(representation, points, flat).reshape(*lead, -1)

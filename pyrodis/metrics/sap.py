@@ -16,8 +16,7 @@ import warnings
 
 import numpy as np
 
-from .arrays import check_pair
-from .mig import top_two_gap, varying_factors
+from .helpers import check_pair, top_two_gap, varying_factors
 from .sampling import Representation, code_sets
 
 
@@ -66,11 +65,11 @@ def sap_matrix(
 
 def sap_from_codes(
     train_codes, train_factors, test_codes=None, test_factors=None, continuous: bool = False
-) -> float:
-    """SAP from codes: mean over factors of the top-two gap of :func:`sap_matrix` (with one
-    code, the second best is taken as 0)."""
+) -> dict[str, float]:
+    """``{"sap": SAP}`` from codes: mean over factors of the top-two gap of :func:`sap_matrix`
+    (with one code, the second best is taken as 0)."""
     matrix = sap_matrix(train_codes, train_factors, test_codes, test_factors, continuous)
-    return float(np.mean(top_two_gap(matrix)))
+    return {"sap": float(np.mean(top_two_gap(matrix)))}
 
 
 def sap_score(
@@ -91,4 +90,4 @@ def sap_score(
     sizes = [num_train] if continuous else [num_train, num_test]
     sets = code_sets(representation, dataset, seed, sizes, batch_size)
     test = sets[1] if len(sets) > 1 else (None, None)
-    return {"sap": sap_from_codes(*sets[0], *test, continuous=continuous)}
+    return sap_from_codes(*sets[0], *test, continuous=continuous)

@@ -22,8 +22,9 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .arrays import check_codes
-from .sampling import Representation, check_dataset, encode
+from .helpers import check_codes
+from .points import points_of
+from .sampling import Representation, encode_points
 
 CORRELATIONS = ("lasso", "spearman")
 
@@ -69,7 +70,7 @@ def udr_from_codes(
         kl: optional per-model mean KL per code, arrays (d_i,).
         correlation: ``"lasso"`` (default) or ``"spearman"``.
 
-    Returns ``{"model_scores": [M floats], "pairwise_scores": M×M nested list}``.
+    Returns ``{"udr": [M floats, one per model], "udr_pairwise": M×M nested list UDR_ij}``.
     """
     if correlation not in CORRELATIONS:
         raise ValueError(f"correlation must be one of {CORRELATIONS}, got {correlation!r}")
@@ -100,7 +101,7 @@ def udr_from_codes(
                 sim = _similarity(scaled[i], scaled[j], correlation, alpha)
                 pairwise[i, j] = relative_strength(sim[np.ix_(masks[i], masks[j])])
     scores = [float(np.median(np.delete(pairwise[:, i], i))) for i in range(m)]
-    return {"model_scores": scores, "pairwise_scores": pairwise.tolist()}
+    return {"udr": scores, "udr_pairwise": pairwise.tolist()}
 
 
 def udr(
@@ -117,10 +118,10 @@ def udr(
 ) -> dict[str, list]:
     """UDR model selection scores of several representations (module docstring).
 
-    ``num_points`` factor vectors are drawn from ``seed`` (one call) and every representation
+    ``num_points`` points are drawn from ``seed`` (one call) and every representation
     encodes the same observations; ``kl`` optionally gives each model's mean KL per code.
     """
-    check_dataset(dataset)
-    factors = np.asarray(dataset.sample_factors(int(num_points), as_generator(seed)))
-    codes = [encode(rep, dataset, factors) for rep in representations]
+    points = points_of(dataset)
+    keys = points.draw(int(num_points), as_generator(seed))
+    codes = [encode_points(rep, points, keys) for rep in representations]
     return udr_from_codes(codes, kl, correlation, alpha, kl_threshold, activity_threshold)

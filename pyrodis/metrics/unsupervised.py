@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import check_codes
-from .discretize import histogram_discretize
-from .mutual_info import mutual_info_matrix
+from .helpers import check_codes, histogram_discretize
+from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets
 
 
@@ -72,13 +71,14 @@ def active_units(codes, threshold: float = 0.01) -> np.ndarray:
 
 
 def unsupervised_from_codes(codes, num_bins: int = 20) -> dict[str, float]:
-    """All unsupervised scores of codes (n, d) (module docstring)."""
+    """All unsupervised scores of codes (n, d) (module docstring); ``num_active_dims`` counts the
+    active units."""
     return {
         "gaussian_total_correlation": gaussian_total_correlation(codes),
         "wasserstein_dependency": wasserstein_dependency(codes),
         "wasserstein_dependency_norm": wasserstein_dependency(codes, normalize=True),
         "mutual_info_score": mean_pairwise_mutual_info(codes, num_bins),
-        "active_units": float(active_units(codes).sum()),
+        "num_active_dims": float(active_units(codes).sum()),
     }
 
 

@@ -6,14 +6,15 @@ DCI (Eastwood & Williams 2018, as run by Locatello et al. 2019) fits one
 classes), 100 stages, learning rate 0.1, depth-3 ``friedman_mse`` trees, leaf values set by one
 Newton step (times (K-1)/K for K > 2 classes), initial scores the log class priors, and importances
 = the trees' impurity decreases averaged over the trees with a split, normalised to sum to 1.
-That takes minutes on 10,000 points.  This module implements the same algorithm in numpy with two
-changes that leave the numbers (nearly) unchanged:
+That takes minutes on 10,000 points.  This module implements the same algorithm in numpy:
 
-* **Pre-binned features.**  Each feature (cast to float32, as sklearn does) is cut into at most
-  ``max_bins`` quantile bins; a feature with at most ``max_bins`` distinct values keeps one bin per
-  value, so its candidate splits are exactly sklearn's.  Otherwise split thresholds are restricted
-  to the bin edges (midpoints between neighbouring values); the tests and
-  ``benchmarks/bench_metrics.py`` check that importances, DCI scores and accuracies stay close.
+* **Exact splits from binned histograms.**  Each feature (cast to float32, as sklearn does) is cut
+  into at most ``max_bins`` quantile bins (one bin per value where there are fewer values).  The
+  best split at the bin edges comes from cumulative histograms; the few bins whose interior could
+  hold a better split (a bound on the Friedman proxy, :mod:`pyrodis.metrics._gbt_splits`) are
+  scanned sample by sample, so the split is sklearn's exact one.  ``exact=False`` skips the scan
+  (the faster "binned" approximation, with a bias: ``pyrodis.metrics.dci.importance_matrix``).
+  Thresholds are sklearn's: the midpoint between the two neighbouring values of the node.
 * **Histograms for all class trees at once.**  The per-(class, node, feature, bin) residual sums and
   counts of a level of all K trees of a stage come from one sparse one-hot matrix product; the
   right child's histogram is its parent's minus the left child's.
@@ -30,45 +31,30 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-_FEATURE_THRESHOLD = 1e-7
+from ._gbt_splits import (
+    bin_feature,
+    candidate_bins,
+    cumulate,
+    edge_splits,
+    node_thresholds,
+    refine,
+)
+
 _EPSILON = np.finfo(np.float64).eps
 
 
-def _bin_feature(x: np.ndarray, max_bins: int | None) -> np.ndarray:
-    """Cut points (float64, increasing) of one float32 feature: x <= cuts[b] means bin <= b."""
-    values, counts = np.unique(x, return_counts=True)
-    keep = np.concatenate([[True], np.diff(values.astype(np.float64)) > _FEATURE_THRESHOLD])
-    group = np.cumsum(keep) - 1
-    lows = values[keep].astype(np.float64)  # first value of each group
-    highs = np.maximum.reduceat(values.astype(np.float64), np.flatnonzero(keep))
-    gcounts = np.bincount(group, weights=counts)
-    mids = highs[:-1] / 2.0 + lows[1:] / 2.0  # candidate thresholds between groups
-    if max_bins is None or len(lows) <= max_bins:
-        return mids
-    cum = np.cumsum(gcounts)[:-1]
-    targets = np.arange(1, max_bins) * (cum[-1] + gcounts[-1]) / max_bins
-    pos = np.unique(np.clip(np.searchsorted(cum, targets), 0, len(mids) - 1))
-    return mids[pos]
-
-
-def _cumulate(hist: np.ndarray) -> np.ndarray:
-    """Cumulative sum over the first (bin) axis, in place (much faster than np.cumsum there)."""
-    hist = np.array(hist, dtype=np.float64)
-    for b in range(1, hist.shape[0]):
-        np.add(hist[b], hist[b - 1], out=hist[b])
-    return hist
-
-
 class GradientBoostedTrees:
-    """sklearn-equivalent gradient-boosted tree classifier on binned features (see module doc).
+    """sklearn-equivalent gradient-boosted tree classifier (see the module docstring).
 
     Args:
         n_estimators: boosting stages (100 in sklearn).
         learning_rate: shrinkage (0.1).
         max_depth: tree depth (3).
         max_bins: at most this many bins per feature (256); more distinct values are
-            quantile-binned.  ``None``: one bin per distinct value, i.e. sklearn's exact splits
-            (memory and time grow with the number of distinct values).
+            quantile-binned.  ``None``: one bin per distinct value (memory and time grow with
+            the number of distinct values).
+        exact: scan inside the bins for sklearn's exact splits (default); ``False`` splits only
+            at bin edges (faster, biased).
         seed: seeds the random choice among features tied for the best split.
 
     Attributes after :meth:`fit`: ``classes_``, ``feature_importances_`` (d,), ``train_accuracy_``.
@@ -80,6 +66,7 @@ class GradientBoostedTrees:
         learning_rate: float = 0.1,
         max_depth: int = 3,
         max_bins: int | None = 256,
+        exact: bool = True,
         seed: int | np.random.Generator | None = 0,
     ):
         if n_estimators < 1 or max_depth < 1 or not learning_rate > 0 or (max_bins or 2) < 2:
@@ -90,6 +77,7 @@ class GradientBoostedTrees:
         self.learning_rate = float(learning_rate)
         self.max_depth = int(max_depth)
         self.max_bins = None if max_bins is None else int(max_bins)
+        self.exact = bool(exact)
         self.seed = seed
 
     # ------------------------------------------------------------------------------------ fitting
@@ -101,7 +89,8 @@ class GradientBoostedTrees:
                 "y has a single class; a classifier needs at least two (leave out constant factors)"
             )
         n, d = X.shape
-        self.cuts_ = [_bin_feature(X[:, f], self.max_bins) for f in range(d)]
+        binned = [bin_feature(X[:, f], self.max_bins) for f in range(d)]
+        self.cuts_ = [cuts for cuts, _ in binned]
         bins = np.stack(
             [np.searchsorted(c, X[:, f], side="left") for f, c in enumerate(self.cuts_)], 1
         )
@@ -109,6 +98,16 @@ class GradientBoostedTrees:
         self._cut_table = np.zeros((d, self._nb))
         for f, c in enumerate(self.cuts_):
             self._cut_table[f, : len(c)] = c
+        self._x = X.astype(np.float64)
+        order = np.argsort(X, axis=0, kind="stable").T  # (d, n)
+        self._sorted = (np.ascontiguousarray(order), np.take_along_axis(self._x.T, order, 1))
+        self._bin_start = np.stack(
+            [np.searchsorted(bins[order[f], f], np.arange(self._nb + 1)) for f in range(d)]
+        )
+        counts = np.diff(self._bin_start, axis=1)
+        self._multi = np.zeros((self._nb, d), dtype=bool)
+        for f, (_, has_multi) in enumerate(binned):  # a bin with >1 value group: scan inside it
+            self._multi[:, f] = has_multi & (counts[f] >= 2)
         rows = bins * d + np.arange(d)[None, :]
         self._onehot_t = sparse.csr_matrix(
             (np.ones(n * d), (rows.ravel(), np.repeat(np.arange(n), d))), shape=(d * self._nb, n)
@@ -130,7 +129,7 @@ class GradientBoostedTrees:
         for _ in range(self.n_estimators):
             prob = self._probabilities(raw)
             grad = target - prob  # negative gradient of the log-loss
-            tree, leaves, imp = self._grow(bins, grad)
+            tree, leaves, imp = self._grow(grad)
             importances += imp
             values = self._leaf_values(leaves, grad, prob)
             tree["value"] = values
@@ -139,7 +138,7 @@ class GradientBoostedTrees:
         total = importances.sum()
         self.feature_importances_ = importances / total if total > 0 else importances
         self.train_accuracy_ = float(np.mean(self._decide(raw) == y_idx))
-        del self._onehot_t
+        del self._onehot_t, self._x, self._sorted
         return self
 
     def _probabilities(self, raw: np.ndarray) -> np.ndarray:
@@ -148,89 +147,113 @@ class GradientBoostedTrees:
         e = np.exp(raw - raw.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True)
 
-    def _grow(self, bins: np.ndarray, grad: np.ndarray):
+    def _grow(self, grad: np.ndarray):
         """Grow one depth-limited tree per class column of ``grad`` (n, K) level by level."""
         n, k = grad.shape
         size = 2 ** (self.max_depth + 1)
         feature = np.full((k, size), -1, dtype=np.int64)
         threshold = np.zeros((k, size))
         heap = np.ones((n, k), dtype=np.int64)  # heap index of each sample's node, root = 1
-        importances = np.zeros(bins.shape[1])
+        importances = np.zeros(self._x.shape[1])
         cols = np.arange(k)[None, :]
-        bins_flat = bins.ravel()
-        row_base = np.arange(n)[:, None] * bins.shape[1]
-        grad_sq = grad**2
+        parts = (grad, np.abs(grad)) if self.exact else (grad,)
         parent = None
         for depth in range(self.max_depth):
             width = 2**depth
             local = heap - width  # node within this level; outside [0, width) = a finished leaf
             in_level = (local >= 0) & (local < width)
             slot = np.where(in_level, cols * width + local, k * width)
-            hist = self._level_histograms(grad, slot, in_level, parent, width)
-            totals = hist[-1, 0]  # (2, k, width)
-            sq = np.bincount(slot.ravel(), weights=grad_sq.ravel(), minlength=k * width + 1)
+            cum = self._level_histograms(parts, slot, in_level, parent, width)
+            totals = cum[-1, 0]  # (3, k, width)
+            sq = np.bincount(slot.ravel(), weights=(grad**2).ravel(), minlength=k * width + 1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 impurity = sq[:-1].reshape(k, width) / totals[1] - (totals[0] / totals[1]) ** 2
-            f_best, b_best, proxy = self._best_splits(hist)
-            can_split = (totals[1] >= 2) & (impurity > _EPSILON) & np.isfinite(proxy)
+            can_split = (totals[1] >= 2) & (impurity > _EPSILON)
             if parent is not None:
                 can_split &= np.repeat(parent[1], 2, axis=1)
+            f_best, cut, proxy = self._choose(cum, can_split, heap, grad, width)
+            can_split &= np.isfinite(proxy)
+            split_here = np.append(can_split.ravel(), False)[slot]
+            x = self._x[np.arange(n)[:, None], np.append(f_best.ravel(), 0)[slot]]
+            go_right = split_here & (x > np.append(cut.ravel(), np.inf)[slot])
+            thr = node_thresholds(x[split_here], go_right[split_here], slot[split_here], k * width)
             kk, mm = np.nonzero(can_split)
             feature[kk, width + mm] = f_best[kk, mm]
-            threshold[kk, width + mm] = self._cut_table[f_best[kk, mm], b_best[kk, mm]]
+            threshold[kk, width + mm] = thr.reshape(k, width)[kk, mm]
             np.add.at(importances, f_best[kk, mm], proxy[kk, mm] / totals[1][kk, mm])
-            go_right = np.take(bins_flat, row_base + np.append(f_best.ravel(), 0)[slot])
-            go_right = go_right > np.append(b_best.ravel(), 0)[slot]
-            split_here = np.append(can_split.ravel(), False)[slot]
             heap = np.where(split_here, 2 * heap + go_right, heap)
-            parent = (hist, can_split)
+            parent = (cum, can_split)
         return {"feature": feature, "threshold": threshold}, heap, importances / n
 
-    def _level_histograms(self, grad, slot, in_level, parent, width):
-        """Cumulative (over bins) residual sums and counts of every node of this level.
-
-        Shape (nb, d, 2, k, width): ``[b, f, 0]`` sums the residuals of the node's samples with
-        bin(feature f) <= b, ``[b, f, 1]`` counts them.
-        """
-        n, k = grad.shape
-        d, nb = len(self.cuts_), self._nb
-        if parent is None:  # the root: counts are shared by the k trees
-            h = np.asarray(self._onehot_t @ np.concatenate([grad, np.ones((n, 1))], axis=1))
-            h = h.reshape(nb, d, k + 1)
-            h = np.stack([h[..., :k], np.broadcast_to(h[..., k:], (nb, d, k))], 2)[..., None]
-            return _cumulate(h)
-        parent_cum, parent_split = parent
-        half = width // 2
-        # left children only (even local index); the right child is its parent minus the left
-        left = in_level & (slot % 2 == 0)
-        stride = k * half + 1  # one spare column collects everything that is not a left child
-        pos = np.arange(n)[:, None] * (2 * stride) + np.where(left, slot // 2, k * half)
-        w = np.zeros(n * 2 * stride)
-        w[pos] = grad
-        w[pos + stride] = left
-        h = np.asarray(self._onehot_t @ w.reshape(n, 2 * stride)).reshape(nb, d, 2, stride)
-        h = _cumulate(h[..., : k * half].reshape(nb, d, 2, k, half))
-        out = np.empty((nb, d, 2, k, width))
-        out[..., 0::2] = h
-        np.subtract(parent_cum, h, out=out[..., 1::2])
-        return out  # children of unsplit parents hold garbage: _grow masks them out
-
-    def _best_splits(self, cum: np.ndarray):
-        """Best (feature, bin, Friedman proxy) per (class, node); proxy -inf when none is valid."""
-        g_left, c_left = cum[:, :, 0], cum[:, :, 1]  # (nb, d, k, width)
-        g_tot, c_tot = g_left[-1:], c_left[-1:]
-        c_right = c_tot - c_left
-        with np.errstate(divide="ignore", invalid="ignore"):
-            proxy = (c_right * g_left - c_left * (g_tot - g_left)) ** 2 / (c_left * c_right)
-        proxy[(c_left < 1) | (c_right < 1)] = -np.inf
-        b_best = proxy.argmax(0)  # (d, k, width)
-        best = np.take_along_axis(proxy, b_best[None], 0)[0]
+    def _choose(self, cum, can_split, heap, grad, width):
+        """Best feature, cut and proxy per (class tree, node); ties between features are broken
+        uniformly at random, as sklearn's random feature order does."""
+        best, b_best = edge_splits(cum)  # (d, k, width)
+        f_idx = np.arange(best.shape[0])[:, None, None]
+        cut = self._cut_table[f_idx, b_best]
+        if self.exact and self._multi.any():
+            self._refine(best, cut, cum, np.where(can_split, best.max(0), np.inf), heap, grad)
         top = best.max(0, keepdims=True)
         tied = np.isfinite(best) & (best >= top - 1e-12 * np.abs(top))
         key = np.where(tied, self._rng.random(best.shape), -1.0)
         f_best = key.argmax(0)  # (k, width)
-        b = np.take_along_axis(b_best, f_best[None], 0)[0]
-        return f_best, b, np.take_along_axis(best, f_best[None], 0)[0]
+        pick = f_best[None]
+        return (
+            f_best,
+            np.take_along_axis(cut, pick, 0)[0],
+            np.take_along_axis(best, pick, 0)[0],
+        )
+
+    def _refine(self, best, cut, cum, top, heap, grad):
+        """Raise ``best`` (d, k, width) and move ``cut`` where a split inside a bin beats the
+        bin edges (exact mode; see :mod:`~pyrodis.metrics._gbt_splits`)."""
+        cand = candidate_bins(cum, top, self._multi)
+        width = best.shape[2]
+        ids, proxy, where = refine(cand, cum, self._sorted, self._bin_start, heap, grad, width)
+        if len(ids) == 0:
+            return
+        _, f, c, m = (a[ids] for a in cand)
+        flat = np.ravel_multi_index((f, c, m), best.shape)
+        # the best interior split of each (feature, tree, node); ties keep the lowest bin
+        order = np.lexsort((-proxy, flat))
+        flat, proxy, where = flat[order], proxy[order], where[order]
+        first = np.r_[True, flat[1:] != flat[:-1]]
+        flat, proxy, where = flat[first], proxy[first], where[first]
+        better = proxy > best.ravel()[flat]
+        best.ravel()[flat[better]] = proxy[better]
+        cut.ravel()[flat[better]] = where[better]
+
+    def _level_histograms(self, parts, slot, in_level, parent, width):
+        """Cumulative (over bins) residual sums, counts [and |residual| sums] of every node.
+
+        Shape (nb, d, q, k, width): ``[b, f, 0]`` sums the residuals of the node's samples with
+        bin(feature f) <= b, ``[b, f, 1]`` counts them, ``[b, f, 2]`` (exact mode) sums
+        |residuals|.
+        """
+        grad = parts[0]
+        n, k = grad.shape
+        d, nb, q = self._x.shape[1], self._nb, len(parts) + 1
+        if parent is None:  # the root: counts are shared by the k trees
+            w = np.concatenate([*parts, np.ones((n, 1))], axis=1)
+            h = np.asarray(self._onehot_t @ w).reshape(nb, d, (q - 1) * k + 1)
+            blocks = [h[..., i * k : (i + 1) * k] for i in range(q - 1)]
+            blocks.insert(1, np.broadcast_to(h[..., -1:], (nb, d, k)))
+            return cumulate(np.stack(blocks, 2)[..., None])
+        parent_cum, _ = parent
+        half = width // 2
+        # left children only (even local index); the right child is its parent minus the left
+        left = in_level & (slot % 2 == 0)
+        stride = k * half + 1  # one spare column collects everything that is not a left child
+        pos = np.arange(n)[:, None] * (q * stride) + np.where(left, slot // 2, k * half)
+        w = np.zeros(n * q * stride)
+        for i, values in enumerate([grad, left, *parts[1:]]):
+            w[pos + i * stride] = values
+        h = np.asarray(self._onehot_t @ w.reshape(n, q * stride)).reshape(nb, d, q, stride)
+        h = cumulate(h[..., : k * half].reshape(nb, d, q, k, half))
+        out = np.empty((nb, d, q, k, width))
+        out[..., 0::2] = h
+        np.subtract(parent_cum, h, out=out[..., 1::2])
+        return out  # children of unsplit parents hold garbage: _grow masks them out
 
     def _leaf_values(self, leaves: np.ndarray, grad: np.ndarray, prob: np.ndarray) -> np.ndarray:
         """One Newton step per leaf: (K-1)/K Σg / Σp(1-p) (no factor for binary), shape (k, size)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import check_factors
+from .helpers import check_factors
 
 _MAX_CHUNK_ENTRIES = 20_000_000
+_ROUNDING = 1e-12  # nats; plug-in MI of n points resolves ~1/n, far above this
 
 
 def _encode(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -31,7 +32,8 @@ def _plugin_mi(joint: np.ndarray, n: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = joint * (np.log(joint) + np.log(n) - np.log(a) - np.log(b))
     mi = np.where(joint > 0, terms, 0.0).sum((-2, -1)) / n
-    return np.clip(mi, 0.0, None)
+    # rounding leaves ~1e-17 where the MI is exactly 0 (e.g. a constant column): make it 0
+    return np.where(mi > _ROUNDING, mi, 0.0)
 
 
 def mutual_info_matrix(labels_a, labels_b) -> np.ndarray:
@@ -43,7 +45,8 @@ def mutual_info_matrix(labels_a, labels_b) -> np.ndarray:
 
     Returns:
         float64 array (m, k) with ``I(a_i; b_j)`` = Σ p log p / (p_a p_b) over the contingency
-        table (0 when either column is constant).
+        table (exactly 0 when either column is constant; values below 1e-12 nats are rounding
+        and count as 0).
     """
     a, size_a = _encode(check_factors(labels_a, name="labels_a"))
     b, size_b = _encode(check_factors(labels_b, a.shape[0], name="labels_b"))
