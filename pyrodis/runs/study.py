@@ -34,7 +34,7 @@ import pyrodis
 from pyrodis.runs.run import METRICS_FILE
 from pyrodis.runs.study_file import StudyError, StudySpec, Trial, expand_trials, read_study
 from pyrodis.runs.study_results import write_results
-from pyrodis.runs.study_task import RUNS_DIR, read_record, run_trial, write_record
+from pyrodis.runs.study_task import RUNS_DIR, one_line, read_record, run_trial, write_record
 
 __all__ = ["SPEC_FILE", "run_study"]
 
@@ -150,10 +150,9 @@ def _outcome(ray: Any, ref: Any) -> dict[str, Any]:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as err:  # the worker died (killed, out of memory, node lost)
-        text = str(err).strip().splitlines()
         return {
             "status": "failed",
-            "error": f"{type(err).__name__}: {text[0] if text else ''}",
+            "error": one_line(err),
             "retryable": True,
             "seconds": 0.0,
         }

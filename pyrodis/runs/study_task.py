@@ -69,11 +69,21 @@ def _train_and_evaluate(run_dir: Path, config: dict[str, Any]) -> int:
     return int(run.step)
 
 
+#: failures that would repeat exactly: a bad config, a foreign directory, a diverged loss
+_NOT_RETRIED = (FileExistsError, FloatingPointError)
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    text = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> dict[str, Any]:
     """Train and evaluate one trial in this process; never raises for the trial's own errors.
 
     Returns ``{"status": "done", "steps", "seconds"}`` or ``{"status": "failed", "error",
-    "retryable", "seconds"}``; a configuration error is not retryable (it would fail again).
+    "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
+    a run is not retryable (it would fail again exactly).
     """
     from pyrodis.runs.config import ConfigError
 
@@ -85,9 +95,9 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
     except Exception as err:  # the trial fails alone; the study goes on
         return {
             "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
+            "error": one_line(err),
             "traceback": traceback.format_exc(limit=-6),
-            "retryable": not isinstance(err, (ConfigError, FileExistsError)),
+            "retryable": not isinstance(err, (ConfigError, *_NOT_RETRIED)),
             "seconds": time.perf_counter() - start,
         }
     return {"status": "done", "steps": steps, "seconds": time.perf_counter() - start}
