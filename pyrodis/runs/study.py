@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyrodis
 from pyrodis.runs.run import METRICS_FILE
 from pyrodis.runs.study_file import StudyError, StudySpec, Trial, expand_trials, read_study
 from pyrodis.runs.study_results import write_results
@@ -39,6 +38,8 @@ from pyrodis.runs.study_task import RUNS_DIR, one_line, read_record, run_trial, 
 __all__ = ["SPEC_FILE", "run_study"]
 
 SPEC_FILE = "spec.json"
+#: the folder holding this pyrodis package: workers import the same code as the driver
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def _import_ray() -> Any:
@@ -107,6 +108,7 @@ class _Progress:
         self.name, self.total, self.show = name, total, show
         self.done, self.failed, self.running = done, failed, 0
         self.start, self.finished_here = time.monotonic(), 0
+        self._last, self._printed = (-1, -1, -1), 0.0
 
     def line(self) -> str:
         left = self.total - self.done - self.failed
@@ -122,17 +124,24 @@ class _Progress:
         )
 
     def update(self, final: bool = False) -> None:
-        if self.show:
-            end = "\n" if final or not sys.stderr.isatty() else ""
-            print(("\r" if sys.stderr.isatty() else "") + self.line(), end=end, file=sys.stderr)
+        """Redraw the line on a terminal; elsewhere print it when a count changes (or each minute)."""
+        if not self.show:
+            return
+        if sys.stderr.isatty():
+            print("\r" + self.line(), end="\n" if final else "", file=sys.stderr)
+            return
+        counts = (self.done, self.failed, self.running)
+        if final or counts != self._last or time.monotonic() - self._printed > 60:
+            print(self.line(), file=sys.stderr)
+            self._last, self._printed = counts, time.monotonic()
 
 
 def _task(ray: Any, threads: int) -> Any:
     """The trial as a Ray task: ``threads`` CPUs, no Ray-level retries (the study retries)."""
     env = {
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(pyrodis.__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
-        ).rstrip(os.pathsep),
+        "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        ),
         "OMP_NUM_THREADS": str(threads),
         "OMP_WAIT_POLICY": "PASSIVE",
     }
