@@ -226,3 +226,20 @@ def test_report_writes_every_section(study):
     assert len(data["distributions"]["mig.mig"]) == 4
     assert all(len(e["values"]) == 2 for e in data["distributions"]["mig.mig"])
     assert data["correlated_pair_mi"] == []
+
+
+@pytest.mark.slow
+def test_report_plots_the_correlated_pair_against_sigma(cluster, tmp_path):
+    corr = spec(**{"data.correlated": ["scale", "shape"]})
+    corr["study"]["seeds"] = [0]
+    corr["grid"] = [{"preset": "beta-vae", "data.correlation_sigma": [0.2, float("inf")]}]
+    out = tmp_path / "s"
+    rows = run_study(corr, out, progress=False)
+    assert [r["status"] for r in rows] == ["done", "done"]
+    page = write_study_report(out).read_text()
+    correlated = page.split('<section id="correlated">')[1]
+    assert "data:image/png;base64," in correlated.split("</section>")[0]
+    pair = json.loads((out / "study.json").read_text())["correlated_pair_mi"]
+    assert sorted(e["sigma"] for e in pair) == [0.2, float("inf")]
+    for e in pair:
+        assert e["pair"] == "scale×shape" and 0 <= e["shared"] <= min(e["top_a"], e["top_b"]) <= 1

@@ -15,6 +15,9 @@ the trials that are not finished as Ray tasks (:func:`pyrodis.runs.study_task.ru
   (``DIR`` must then be on a file system every node sees). A Ray session already initialised in
   this process is used as it is.
 
+A started trial keeps the config it started with (its run directory's ``config.json``); only a
+larger ``train.steps`` in the study file extends it. To change anything else, use a new ``DIR``.
+
 Afterwards ``DIR/results.csv`` (and ``results.parquet`` with pandas + pyarrow) holds one row per
 trial (:mod:`pyrodis.runs.study_results`).
 """
@@ -117,7 +120,7 @@ class _Progress:
             rate = (time.monotonic() - self.start) / self.finished_here
             eta = time.strftime("%H:%M:%S", time.gmtime(rate * left))
         elif not left:
-            eta = "0:00:00"
+            eta = "00:00:00"
         return (
             f"study {self.name}: {self.done}/{self.total} done, {self.running} running, "
             f"{self.failed} failed, ETA {eta}"

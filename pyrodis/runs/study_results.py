@@ -82,10 +82,15 @@ def metric_columns(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of ``rows``: bookkeeping and varied keys, then ELBO terms, then metrics."""
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    return keys
+
+    def group(key: str) -> int:
+        return 1 if key.startswith(FINAL_PREFIX) else 2 if key.split(".")[0] in METRICS else 0
+
+    return sorted(keys, key=group)  # stable: first-seen order within a group
 
 
 def write_results(out: str | Path, spec: StudySpec, trials: list[Trial]) -> list[dict[str, Any]]:
