@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pyrodis.cli import main
 from pyrodis.runs.study_file import StudyError, expand_trials, read_study
 
 ray = pytest.importorskip("ray", reason="studies need the study extra: pip install '.[study]'")
@@ -120,12 +121,17 @@ def test_study_runs_to_a_full_results_table(study):
     assert (out / "results.parquet").exists() or pytest.importorskip("pyarrow")
 
 
-def test_second_run_skips_finished_trials_without_touching_them(study):
+def test_second_run_skips_finished_trials_without_touching_them(study, tmp_path):
     out, rows = study
-    before = snapshot(out / "runs"), snapshot(out / "trials")
+    before = snapshot(out / "runs"), snapshot(out / "trials"), read_csv(out / "results.csv")
     again = run_study(TINY, out, max_concurrent=2, progress=False)
-    assert (snapshot(out / "runs"), snapshot(out / "trials")) == before
+    assert (snapshot(out / "runs"), snapshot(out / "trials")) == before[:2]
     assert again == rows
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))  # the command line does the same
+    cmd = ["study", "run", str(tmp_path / "tiny.json"), "--out", str(out), "--max-concurrent", "2"]
+    assert main(cmd) == 0
+    after = snapshot(out / "runs"), snapshot(out / "trials"), read_csv(out / "results.csv")
+    assert after == before[:2] + (before[2],)
 
 
 def test_a_diverging_trial_fails_alone_with_its_error(cluster, tmp_path):
@@ -210,7 +216,8 @@ def test_killed_driver_then_rerun_gives_the_uninterrupted_rows(study, cluster, t
 
 def test_report_writes_every_section(study):
     out, _ = study
-    page = write_study_report(out).read_text()
+    assert main(["study", "report", str(out)]) == 0
+    page = (out / "study.html").read_text()
     for anchor in SECTIONS:
         assert f'<section id="{anchor}">' in page
     assert page.count("data:image/png;base64,") >= 3
