@@ -1,5 +1,6 @@
 """The application layer: configs, presets, objectives, run directories with atomic checkpoints,
-training into a run, evaluating it, and its report (``docs/runs.rst``)."""
+training into a run, evaluating it, and its report; studies of many runs on Ray
+(``docs/runs.rst``)."""
 
 from pyrodis.runs.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from pyrodis.runs.config import Config, ConfigError
@@ -9,6 +10,9 @@ from pyrodis.runs.presets import BUDGETS, describe_presets, preset_config
 from pyrodis.runs.report import write_report
 from pyrodis.runs.resolve import resolve_config
 from pyrodis.runs.run import Run, load_run
+from pyrodis.runs.study import run_study
+from pyrodis.runs.study_file import StudyError, read_study
+from pyrodis.runs.study_report import write_study_report
 from pyrodis.runs.train import train_run
 
 __all__ = [
@@ -18,13 +22,17 @@ __all__ = [
     "Config",
     "ConfigError",
     "Run",
+    "StudyError",
     "describe_presets",
     "evaluate_run",
     "load_latest_checkpoint",
     "load_run",
     "preset_config",
+    "read_study",
     "resolve_config",
+    "run_study",
     "save_checkpoint",
     "train_run",
     "write_report",
+    "write_study_report",
 ]
