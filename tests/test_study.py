@@ -96,6 +96,22 @@ def test_invalid_config_is_refused_before_anything_runs(tmp_path):
         expand_trials(read_study(bad))
 
 
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"model.architecture": ["burgess", "resnet"]}, r"entry 1 \(beta-vae\).*\[model\]"),
+        ({"data.correlated": [["scale", "colour"]]}, r"entry 1 \(beta-vae\).*correlated"),
+        ({"eval.metrics": [["mig", "migg"]]}, r"entry 1 \(beta-vae\).*'eval.metrics'.*migg"),
+        ({"objective.beta": [4.0, -1.0]}, r"entry 1 \(beta-vae\), key 'objective.beta' = -1.0"),
+    ],
+)
+def test_what_a_trial_would_build_is_checked_up_front(entry, message):
+    bad = spec()
+    bad["grid"] = [{"preset": "beta-vae", **entry}]
+    with pytest.raises(StudyError, match=message):
+        expand_trials(read_study(bad))
+
+
 def test_trials_cross_grid_values_and_seeds():
     trials = expand_trials(read_study(TINY))
     assert len(trials) == 8

@@ -13,21 +13,24 @@ A study file is TOML (``docs/runs.rst``, Studies)::
     "objective.beta" = [1.0, 4.0]
 
 A trial's config is, lowest first: the preset at the study's budget, ``[base]``, the grid entry's
-values, the seed. Every trial's config is built and validated by :func:`expand_trials` before
-anything runs; an error names the grid entry and the key. Checks that need the dataset or the
-network (a factor name, an architecture) and failures while training (divergence) happen in the
-trial, which then fails alone.
+values, the seed. Every trial's config is validated by :func:`expand_trials` before anything
+runs — keys, types and ranges, the objective's parameters, the schedule, the metric names, and
+the dataset and network it builds — and an error names the grid entry and the key. What only
+training can show (a diverging learning rate, a killed worker) fails that trial alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyrodis.runs.build import build_elbo, build_schedule
+from pyrodis.metrics import METRICS
+from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
 from pyrodis.runs.config import Config, ConfigError, merge, read_config_file
 from pyrodis.runs.presets import BUDGETS, preset_dict
 
@@ -193,6 +196,7 @@ def _config(spec: StudySpec, entry: GridEntry, params: dict[str, Any], seed: int
         try:
             config = merge(config, _nested({key: value}, where))
             build_elbo(config)  # the objective's own checks (names and ranges of its parameters)
+            _check_eval(config)
         except StudyError:
             raise
         except ConfigError as err:
@@ -200,9 +204,32 @@ def _config(spec: StudySpec, entry: GridEntry, params: dict[str, Any], seed: int
     try:
         build_elbo(config)
         build_schedule(config)
+        _check_eval(config)
         return merge(config, {"seed": seed})
     except ConfigError as err:
         raise StudyError(f"{where}: {err}") from err
+
+
+def _check_eval(config: Config) -> None:
+    unknown = [m for m in [*config.eval.metrics, *config.eval.options] if m not in METRICS]
+    if unknown:
+        raise ConfigError(
+            f"eval.metrics/eval.options: unknown metrics {unknown}; choose from {sorted(METRICS)}"
+        )
+
+
+def _check_build(trial: Trial, i: int, built: set[str]) -> None:
+    """Build the dataset and network of each distinct [data]+[model] once (milliseconds for the
+    procedural datasets): a wrong factor name or architecture is refused before anything runs."""
+    tables = trial.config.to_dict()
+    key = json.dumps([tables["data"], tables["model"]], sort_keys=True, default=str)
+    if key in built:
+        return
+    try:
+        build_model(trial.config, build_dataset(trial.config, training=True))
+    except ConfigError as err:
+        raise StudyError(f"[[grid]] entry {i} ({trial.preset}): {err}") from err
+    built.add(key)
 
 
 def expand_trials(spec: StudySpec) -> list[Trial]:
@@ -212,20 +239,19 @@ def expand_trials(spec: StudySpec) -> list[Trial]:
     two trials would share a run directory.
     """
     trials: list[Trial] = []
+    built: set[str] = set()
     for i, entry in enumerate(spec.grid, 1):
         keys = list(entry.values)
         for combo in itertools.product(*(entry.values[k] for k in keys)):
             params = dict(zip(keys, combo))
             for seed in spec.seeds:
                 config = _config(spec, entry, params, seed, i)
-                trials.append(
-                    Trial(trial_id(entry.preset, params, seed), entry.preset, params, seed, config)
+                trial = Trial(
+                    trial_id(entry.preset, params, seed), entry.preset, params, seed, config
                 )
-    seen: dict[str, int] = {}
-    for t in trials:
-        if t.trial_id in seen:
-            raise StudyError(
-                f"two trials share the run directory {t.trial_id!r}: remove the repeat"
-            )
-        seen[t.trial_id] = 1
+                _check_build(trial, i, built)
+                trials.append(trial)
+    repeated = sorted(k for k, n in Counter(t.trial_id for t in trials).items() if n > 1)
+    if repeated:
+        raise StudyError(f"trials share the run directories {repeated}: remove the repeats")
     return trials
