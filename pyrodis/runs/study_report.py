@@ -113,6 +113,20 @@ def _trials_section(rows: list[dict]) -> str:
     return body
 
 
+def _medians_table(dist: dict[str, list[dict]]) -> str:
+    """Settings × metrics: median [CI low, CI high] (n seeds)."""
+    settings = list(dict.fromkeys(e["setting"] for entries in dist.values() for e in entries))
+    cells = {(m, e["setting"]): e for m, entries in dist.items() for e in entries}
+
+    def cell(metric: str, setting: str) -> str:
+        e = cells.get((metric, setting))
+        if e is None:
+            return ""
+        return f"{e['median']:.3g} [{e['ci_low']:.3g}, {e['ci_high']:.3g}] (n={len(e['values'])})"
+
+    return H.table(["setting", *dist], [[s, *(cell(m, s) for m in dist)] for s in settings])
+
+
 def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
     """Every number of the report (the content of ``study.json``)."""
     metrics = metric_columns(rows)
@@ -151,7 +165,8 @@ def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str
     parts = {"trials": _trials_section(rows)}
     if dist and any(dist.values()):
         fig = plot_distributions(dist, fig_dir / "distributions.png")
-        parts["distributions"] = _figure(fig, "Each trial (dots), median and 95% bootstrap CI")
+        caption = "Each trial (dots), median and 95% bootstrap CI of the median"
+        parts["distributions"] = _figure(fig, caption) + _medians_table(dist)
     else:
         parts["distributions"] = H.missing("no finished trial has metrics yet")
     if len(corr["metrics"]) >= 2:
