@@ -189,14 +189,6 @@ def test_worker_killed_mid_trial_is_retried_and_resumes(cluster, tmp_path):
     assert steps == list(range(1, 31))
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.slow
 def test_killed_driver_then_rerun_gives_the_uninterrupted_rows(study, cluster, tmp_path):
     out, reference = study
@@ -220,9 +212,7 @@ def test_killed_driver_then_rerun_gives_the_uninterrupted_rows(study, cluster, t
         time.sleep(0.2)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    pids = [json.loads(p.read_text()).get("pid") for p in records.glob("*.json")]
-    while any(p and _alive(p) for p in pids):  # Ray ends the dead driver's workers
-        time.sleep(0.2)
+    # Ray ends the dead driver's workers; a new attempt waits for them (the record's pid)
     statuses = [json.loads(p.read_text())["status"] for p in records.glob("*.json")]
     assert 1 <= statuses.count("done") < 4  # killed mid-study
     rows = run_study(path, target, progress=False)

@@ -3,8 +3,9 @@
 A trial is an ordinary run directory ``DIR/runs/ID`` trained with
 :func:`~pyrodis.runs.train.train_run` and evaluated with
 :func:`~pyrodis.runs.evaluate.evaluate_run`. Its record ``DIR/trials/ID.json`` says where it
-stands: ``queued``, ``running`` (with the worker's host and pid), ``done`` or ``failed`` (with the
-error), how many attempts failed and the seconds its finished attempts took. Run directories are
+stands: ``queued``, ``running`` (with the worker's host and pid, and ``active`` while that process
+works in the run directory), ``done`` or ``failed`` (with the error), how many attempts failed and
+the seconds its finished attempts took. Run directories are
 never touched by anything but ``train_run`` and ``evaluate_run`` (``docs/runs.rst``, Studies).
 """
 
@@ -89,8 +90,11 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
 
     limit_threads(threads)
     start = time.perf_counter()
-    write_record(out, trial_id, status="running", host=socket.gethostname(), pid=os.getpid())
     try:
+        _wait_for_earlier_attempt(out, trial_id)
+        write_record(
+            out, trial_id, status="running", host=socket.gethostname(), pid=os.getpid(), active=True
+        )
         steps = _train_and_evaluate(Path(out) / RUNS_DIR / trial_id, config)
     except Exception as err:  # the trial fails alone; the study goes on
         return {
@@ -100,4 +104,32 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
             "retryable": not isinstance(err, (ConfigError, *_NOT_RETRIED)),
             "seconds": time.perf_counter() - start,
         }
+    finally:
+        write_record(out, trial_id, active=False)
     return {"status": "done", "steps": steps, "seconds": time.perf_counter() - start}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_for_earlier_attempt(out: str, trial_id: str, timeout: float = 120.0) -> None:
+    """Wait while a process of an earlier attempt (e.g. of a driver that was killed, whose
+    workers Ray is still ending) still works in this trial's run directory on this host."""
+    record = read_record(out, trial_id)
+    pid = record.get("pid")
+    if not record.get("active") or record.get("host") != socket.gethostname() or pid == os.getpid():
+        return
+    deadline = time.monotonic() + timeout
+    while pid is not None and _alive(pid):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"process {pid} of an earlier attempt still runs this trial; end it and re-run"
+            )
+        time.sleep(0.5)
