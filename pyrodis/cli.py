@@ -1,4 +1,4 @@
-"""The ``pyrodis`` command line: train, evaluate, report, datasets, presets."""
+"""The ``pyrodis`` command line: train, evaluate, report, study, datasets, presets."""
 
 from __future__ import annotations
 
@@ -124,9 +124,41 @@ def _build_parser() -> argparse.ArgumentParser:
             "'auto'; evaluate/report default: cpu)",
         )
 
+    _add_study_parser(sub)
     sub.add_parser("datasets", help="list the datasets", description="List the datasets.")
     sub.add_parser("presets", help="list the presets", description="List the training presets.")
     return parser
+
+
+EPILOG_STUDY = """\
+examples:
+  pyrodis study run studies/locatello-mini.toml --out studies/out/mini
+  pyrodis study run my.toml --out DIR --address HEAD:6379    # join a running Ray cluster
+  pyrodis study report studies/out/mini                      # DIR/study.html + DIR/study.json
+
+Re-running `study run` skips finished trials, resumes interrupted ones from their checkpoints and
+retries failed ones; every trial is a run directory DIR/runs/ID, results in DIR/results.csv.
+"""
+
+
+def _add_study_parser(sub) -> None:
+    study = sub.add_parser(
+        "study",
+        help="run a grid of objectives x hyperparameters x seeds on Ray, and report on it",
+        description="Studies: a grid of runs on Ray (pip install 'pyrodis[study]').",
+        epilog=EPILOG_STUDY,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = study.add_subparsers(dest="study_command", metavar="ACTION", required=True)
+    run = actions.add_parser("run", help="run (or continue) a study file into DIR")
+    run.add_argument("study_file", type=Path, metavar="STUDY.toml", help="the study file")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR", help="study directory")
+    run.add_argument("--address", help="Ray cluster address to join (default: local Ray)")
+    run.add_argument(
+        "--max-concurrent", type=int, help="trials at once (default: CPUs / threads per trial)"
+    )
+    report = actions.add_parser("report", help="write DIR/study.html and DIR/study.json")
+    report.add_argument("dir", type=Path, metavar="DIR", help="study directory")
 
 
 def _budget(args: argparse.Namespace) -> str:
@@ -257,12 +289,31 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    if args.study_command == "run":
+        from pyrodis.runs.study import run_study
+
+        rows = run_study(
+            args.study_file, args.out, address=args.address, max_concurrent=args.max_concurrent
+        )
+        failed = [r["trial"] for r in rows if r["status"] != "done"]
+        print(f"wrote {args.out / 'results.csv'} ({len(rows) - len(failed)}/{len(rows)} done)")
+        for name in failed:
+            print(f"  not done: {name}", file=sys.stderr)
+        return 1 if failed else 0
+    from pyrodis.runs.study_report import write_study_report
+
+    print(f"wrote {write_study_report(args.dir)}")
+    return 0
+
+
 _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
     "report": _cmd_report,
     "datasets": _cmd_datasets,
     "presets": _cmd_presets,
+    "study": _cmd_study,
 }
 
 

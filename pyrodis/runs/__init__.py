@@ -1,5 +1,6 @@
 """The application layer: configs, presets, objectives, run directories with atomic checkpoints,
-training into a run, evaluating it, and its report (``docs/runs.rst``).
+training into a run, evaluating it, and its report; studies of many runs on Ray
+(``docs/runs.rst``).
 
 The names below are imported on first use, so that ``pyrodis train`` does not load the metrics
 and report stack (scikit-learn, SciPy, matplotlib) it never calls.
@@ -17,6 +18,10 @@ _HOMES = {
     "Config": "config",
     "ConfigError": "config",
     "Run": "run",
+    "StudyError": "study_file",
+    "read_study": "study_file",
+    "run_study": "study",
+    "write_study_report": "study_report",
     "describe_presets": "presets",
     "evaluate_run": "evaluate",
     "load_latest_checkpoint": "checkpoint",

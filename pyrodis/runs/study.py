@@ -1,0 +1,268 @@
+"""Run a study on Ray: every trial a run directory, resumable, fault-isolated (``pyrodis study run``).
+
+:func:`run_study` expands and validates every trial (:mod:`pyrodis.runs.study_file`), then runs
+the trials that are not finished as Ray tasks (:func:`pyrodis.runs.study_task.run_trial`):
+
+- a finished trial (record ``done``, run at its configured steps, ``metrics.json`` present) is
+  skipped without touching its run directory;
+- an interrupted trial (its driver or worker died) resumes exactly from its newest checkpoint;
+- a failed trial is recorded with its error and retried up to ``retries`` times over all
+  invocations (a configuration error is not retried: it would fail again); it never stops the
+  other trials;
+- without ``address`` Ray starts on this machine with all its cores; each trial gets
+  ``threads_per_trial`` CPU threads and Ray runs at most ``max_concurrent`` trials at once, so
+  trials do not oversubscribe the cores. With ``address`` the study joins an existing cluster
+  (``DIR`` must then be on a file system every node sees). A Ray session already initialised in
+  this process is used as it is.
+
+A started trial keeps the config it started with (its run directory's ``config.json``); only a
+larger ``train.steps`` in the study file extends it. To change anything else, use a new ``DIR``.
+
+Afterwards ``DIR/results.csv`` (and ``results.parquet`` with pandas + pyarrow) holds one row per
+trial (:mod:`pyrodis.runs.study_results`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import deque
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pyrodis.runs.run import METRICS_FILE
+from pyrodis.runs.study_file import StudyError, StudySpec, Trial, expand_trials, read_study
+from pyrodis.runs.study_results import write_results
+from pyrodis.runs.study_task import RUNS_DIR, one_line, read_record, run_trial, write_record
+
+__all__ = ["SPEC_FILE", "run_study"]
+
+SPEC_FILE = "spec.json"
+#: the folder holding this pyrodis package: workers import the same code as the driver
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as err:
+        raise StudyError(
+            "studies run on Ray, which is not installed: pip install 'pyrodis[study]'"
+        ) from err
+    return ray
+
+
+@contextmanager
+def _ray_session(address: str | None):
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _capacity(ray: Any, max_concurrent: int | None, threads: int | None) -> tuple[int, int]:
+    """(concurrent trials, threads per trial) that fit the session's CPUs."""
+    total = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    per_node = max(
+        [int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [total]
+    )
+    if max_concurrent is not None and max_concurrent < 1:
+        raise StudyError(f"max_concurrent must be >= 1, got {max_concurrent}")
+    if threads is None:
+        threads = max(1, total // max_concurrent) if max_concurrent else 1
+    if not 1 <= threads <= per_node:
+        raise StudyError(
+            f"threads_per_trial must be in 1..{per_node} (CPUs of a node), got {threads}"
+        )
+    concurrent = max_concurrent or max(1, total // threads)
+    return concurrent, min(threads, per_node)
+
+
+def _is_finished(out: Path, trial: Trial, record: dict[str, Any]) -> bool:
+    return (
+        record.get("status") == "done"
+        and record.get("steps") == trial.config.train.steps
+        and (out / RUNS_DIR / trial.trial_id / METRICS_FILE).exists()
+    )
+
+
+def _may_run(record: dict[str, Any], retries: int) -> bool:
+    if record.get("status") != "failed":
+        return True
+    return bool(record.get("retryable", True)) and record.get("failures", 0) <= retries
+
+
+class _Progress:
+    """One line: done/running/failed of the total and the ETA from this invocation's trials."""
+
+    def __init__(self, name: str, total: int, done: int, failed: int, show: bool):
+        self.name, self.total, self.show = name, total, show
+        self.done, self.failed, self.running = done, failed, 0
+        self.start, self.finished_here = time.monotonic(), 0
+        self._last, self._printed = (-1, -1, -1), 0.0
+
+    def line(self) -> str:
+        left = self.total - self.done - self.failed
+        eta = "?"
+        if self.finished_here and left:
+            rate = (time.monotonic() - self.start) / self.finished_here
+            eta = time.strftime("%H:%M:%S", time.gmtime(rate * left))
+        elif not left:
+            eta = "00:00:00"
+        return (
+            f"study {self.name}: {self.done}/{self.total} done, {self.running} running, "
+            f"{self.failed} failed, ETA {eta}"
+        )
+
+    def update(self, final: bool = False) -> None:
+        """Redraw the line on a terminal; elsewhere print it when a count changes (or each minute)."""
+        if not self.show:
+            return
+        if sys.stderr.isatty():
+            print("\r" + self.line(), end="\n" if final else "", file=sys.stderr)
+            return
+        counts = (self.done, self.failed, self.running)
+        if final or counts != self._last or time.monotonic() - self._printed > 60:
+            print(self.line(), file=sys.stderr)
+            self._last, self._printed = counts, time.monotonic()
+
+
+def _task(ray: Any, threads: int) -> Any:
+    """The trial as a Ray task: ``threads`` CPUs, no Ray-level retries (the study retries)."""
+    env = {
+        "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        ),
+        "OMP_NUM_THREADS": str(threads),
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
+    return ray.remote(run_trial).options(
+        num_cpus=threads, max_retries=0, runtime_env={"env_vars": env}
+    )
+
+
+def _submit(task: Any, out: Path, trial: Trial, threads: int) -> Any:
+    write_record(out, trial.trial_id, status="queued", submitted=time.time())
+    return task.remote(str(out), trial.trial_id, trial.config.to_dict(), threads)
+
+
+def _outcome(ray: Any, ref: Any) -> dict[str, Any]:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as err:  # the worker died (killed, out of memory, node lost)
+        return {
+            "status": "failed",
+            "error": one_line(err),
+            "retryable": True,
+            "seconds": 0.0,
+        }
+
+
+def _finish(out: Path, trial: Trial, result: dict[str, Any], retries: int) -> tuple[str, dict]:
+    """Record a finished attempt; return ("done" | "retry" | "failed", the record)."""
+    old = read_record(out, trial.trial_id)
+    seconds = old.get("seconds", 0.0) + result.get("seconds", 0.0)
+    if result["status"] == "done":
+        rec = write_record(
+            out, trial.trial_id, status="done", steps=result["steps"], seconds=seconds, error=None
+        )
+        return "done", rec
+    failures = old.get("failures", 0) + 1
+    rec = write_record(
+        out,
+        trial.trial_id,
+        status="failed",
+        error=result["error"],
+        traceback=result.get("traceback"),
+        retryable=result["retryable"],
+        failures=failures,
+        seconds=seconds,
+    )
+    return ("retry" if result["retryable"] and failures <= retries else "failed"), rec
+
+
+def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, concurrent, threads, retries):
+    queue, pending, task = deque(todo), {}, _task(ray, threads)
+    try:
+        while queue or pending:
+            while queue and len(pending) < concurrent:
+                trial = queue.popleft()
+                pending[_submit(task, out, trial, threads)] = trial
+            progress.running = len(pending)
+            progress.update()
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
+            for ref in ready:
+                trial = pending.pop(ref)
+                verdict, _ = _finish(out, trial, _outcome(ray, ref), retries)
+                if verdict == "retry":
+                    queue.append(trial)
+                    continue
+                progress.finished_here += 1
+                progress.done += verdict == "done"
+                progress.failed += verdict == "failed"
+    except BaseException:
+        for ref in pending:  # Ctrl-C: the trials save a checkpoint; the next run resumes them
+            ray.cancel(ref)
+        raise
+    progress.running = 0
+    progress.update(final=True)
+
+
+def _write_spec(out: Path, spec: StudySpec) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=2))
+
+
+def run_study(
+    study: str | Path | dict[str, Any] | StudySpec,
+    out: str | Path,
+    *,
+    address: str | None = None,
+    max_concurrent: int | None = None,
+    threads_per_trial: int | None = None,
+    retries: int = 2,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run (or continue) the study ``study`` into ``out``; return the rows of ``results.csv``.
+
+    Args:
+        study: a study file (TOML/JSON), its nested dict, or a :class:`StudySpec`.
+        out: the study directory (``out/runs/ID`` per trial, ``out/trials/ID.json`` records).
+        address: a Ray cluster to join (``ray://…`` or ``HOST:PORT``); default: local Ray.
+        max_concurrent: trials at once (default: CPUs // threads_per_trial).
+        threads_per_trial: CPU threads of each trial (default: 1, or CPUs // max_concurrent).
+        retries: how often a failed trial is tried again (over all invocations).
+        progress: print the done/running/failed/ETA line to stderr.
+    """
+    spec = read_study(study)
+    trials = expand_trials(spec)  # every config valid before anything runs
+    if retries < 0:
+        raise StudyError(f"retries must be >= 0, got {retries}")
+    out = Path(out)
+    _write_spec(out, spec)
+    records = {t.trial_id: read_record(out, t.trial_id) for t in trials}
+    finished = {t.trial_id for t in trials if _is_finished(out, t, records[t.trial_id])}
+    todo = [
+        t for t in trials if t.trial_id not in finished and _may_run(records[t.trial_id], retries)
+    ]
+    failed = len(trials) - len(finished) - len(todo)
+    status = _Progress(spec.name, len(trials), len(finished), failed, progress)
+    if todo:
+        with _ray_session(address) as ray:
+            concurrent, threads = _capacity(ray, max_concurrent, threads_per_trial)
+            _execute(ray, out, todo, status, concurrent, threads, retries)
+    else:
+        status.update(final=True)
+    return write_results(out, spec, trials)

@@ -1,0 +1,176 @@
+"""The Locatello et al. (2019) analyses of a study's results table (numbers only; figures and the
+page are :mod:`pyrodis.runs.study_report`). Protocol: ``docs/runs.rst`` (Studies).
+
+- :func:`distributions`: each metric per setting (objective + hyperparameters), every point, the
+  median and a bootstrap percentile CI of the median.
+- :func:`rank_correlation`: Spearman's ρ between metrics over the finished trials.
+- :func:`variance_shares`: the law of total variance split into objective (between presets),
+  hyperparameter (between settings of a preset) and seed (within a setting); the shares sum to 1.
+- :func:`udr_selection`: UDR per setting (Duan et al. 2020, the median of its models' UDR) and the
+  supervised metrics of the UDR-selected setting against the best setting and a random choice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from pyrodis.runs.study_results import finite
+
+__all__ = [
+    "distributions",
+    "median_ci",
+    "rank_correlation",
+    "supervised",
+    "udr_selection",
+    "variance_shares",
+]
+
+#: metrics that use no factor labels (everything else is a supervised score, higher = better)
+UNSUPERVISED_METRICS = ("unsupervised", "udr")
+
+
+def supervised(columns: list[str]) -> list[str]:
+    return [c for c in columns if c.split(".")[0] not in UNSUPERVISED_METRICS]
+
+
+def _done(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r.get("status") == "done"]
+
+
+def median_ci(
+    values, level: float = 0.95, num_boot: int = 2_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """(median, ci_low, ci_high): percentile bootstrap of the median (one value: no interval)."""
+    x = np.asarray(values, dtype=np.float64)
+    med = float(np.median(x))
+    if len(x) < 2:
+        return med, med, med
+    boot = np.median(np.random.default_rng(seed).choice(x, (num_boot, len(x))), axis=1)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return med, float(lo), float(hi)
+
+
+def _by(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    out: dict[Any, list] = defaultdict(list)
+    for row in rows:
+        out[row[key]].append(row)
+    return dict(out)
+
+
+def distributions(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, list[dict]]:
+    """Per metric, per setting: preset, every (seed, value), the median and its CI."""
+    out: dict[str, list[dict]] = {}
+    for metric in metrics:
+        entries = []
+        for setting, group in _by(_done(rows), "setting").items():
+            pts = [(r["seed"], r[metric]) for r in group if finite(r.get(metric))]
+            if not pts:
+                continue
+            med, lo, hi = median_ci([v for _, v in pts])
+            entries.append(
+                {
+                    "setting": setting,
+                    "preset": group[0]["preset"],
+                    "seeds": [s for s, _ in pts],
+                    "values": [v for _, v in pts],
+                    "median": med,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
+        out[metric] = entries
+    return out
+
+
+def rank_correlation(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
+    """Spearman's ρ between every pair of metrics over the trials where both are finite."""
+    from scipy.stats import spearmanr
+
+    done = _done(rows)
+    matrix = np.full((len(metrics), len(metrics)), np.nan)
+    for i, a in enumerate(metrics):
+        for j, b in enumerate(metrics):
+            pairs = [(r[a], r[b]) for r in done if finite(r.get(a)) and finite(r.get(b))]
+            if len(pairs) >= 3 and np.ptp([p[0] for p in pairs]) and np.ptp([p[1] for p in pairs]):
+                matrix[i, j] = spearmanr(*zip(*pairs)).statistic
+    return {"metrics": metrics, "matrix": matrix.tolist()}
+
+
+def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, dict]:
+    """Share of each metric's variance explained by objective, hyperparameter and seed."""
+    out = {}
+    for metric in metrics:
+        done = [r for r in _done(rows) if finite(r.get(metric))]
+        if len(done) < 2:
+            continue
+        x = np.array([r[metric] for r in done])
+        grand, total = x.mean(), x.var()
+        mean_of = {
+            key: {k: np.mean([r[metric] for r in g]) for k, g in _by(done, key).items()}
+            for key in ("preset", "setting")
+        }
+        obj = np.mean([(mean_of["preset"][r["preset"]] - grand) ** 2 for r in done])
+        hyper = np.mean(
+            [(mean_of["setting"][r["setting"]] - mean_of["preset"][r["preset"]]) ** 2 for r in done]
+        )
+        seed = np.mean([(r[metric] - mean_of["setting"][r["setting"]]) ** 2 for r in done])
+        shares = [v / total if total > 0 else np.nan for v in (obj, hyper, seed)]
+        out[metric] = {
+            "objective": float(shares[0]),
+            "hyperparameter": float(shares[1]),
+            "seed": float(shares[2]),
+            "variance": float(total),
+            "trials": len(done),
+        }
+    return out
+
+
+def udr_selection(
+    rows: list[dict[str, Any]], udr_scores: dict[str, float], metrics: list[str]
+) -> dict[str, Any]:
+    """Compare the setting UDR selects (highest median UDR) with the best and a random setting.
+
+    ``udr_scores`` maps trial -> its UDR model score. Per supervised metric: the median of the
+    selected setting, the best setting's median (an oracle that sees the labels), the mean of all
+    settings' medians (the expected value of a random choice) and Spearman's ρ between the
+    settings' UDR and their metric medians.
+    """
+    from scipy.stats import spearmanr
+
+    settings: dict[str, float] = {}
+    for setting, group in _by(_done(rows), "setting").items():
+        scores = [udr_scores[r["trial"]] for r in group if r["trial"] in udr_scores]
+        if scores:
+            settings[setting] = float(np.median(scores))
+    if not settings:
+        return {"settings": {}, "selected": None, "metrics": {}}
+    selected = max(settings, key=settings.get)
+    compare = {}
+    for metric in supervised(metrics):
+        medians = {}
+        for setting, group in _by(_done(rows), "setting").items():
+            vals = [r[metric] for r in group if finite(r.get(metric))]
+            if vals and setting in settings:
+                medians[setting] = float(np.median(vals))
+        if selected not in medians:
+            continue
+        best = max(medians, key=medians.get)
+        names = list(medians)
+        rho = np.nan
+        if (
+            len(names) >= 3
+            and np.ptp([settings[n] for n in names])
+            and np.ptp(list(medians.values()))
+        ):
+            rho = spearmanr([settings[n] for n in names], [medians[n] for n in names]).statistic
+        compare[metric] = {
+            "udr_selected": medians[selected],
+            "best": medians[best],
+            "best_setting": best,
+            "random": float(np.mean(list(medians.values()))),
+            "spearman_udr": float(rho),
+        }
+    return {"settings": settings, "selected": selected, "metrics": compare}

@@ -1,0 +1,70 @@
+"""The study analyses on hand-made results tables with known answers (no Ray, no training)."""
+
+import numpy as np
+import pytest
+
+from pyrodis.runs.study_analysis import (
+    distributions,
+    median_ci,
+    rank_correlation,
+    udr_selection,
+    variance_shares,
+)
+
+
+def table(values):
+    """Rows of a study: {(preset, setting): [value per seed]} -> results rows with metric 'm.x'."""
+    rows = []
+    for (preset, setting), vals in values.items():
+        for seed, v in enumerate(vals):
+            rows.append(
+                {"trial": f"{setting}__seed{seed}", "setting": setting, "preset": preset,
+                 "seed": seed, "status": "done", "m.x": v, "m.y": -v}
+            )  # fmt: skip
+    return rows
+
+
+def test_variance_shares_follow_the_source_of_variation():
+    only_objective = table({("a", "a1"): [1, 1], ("a", "a2"): [1, 1], ("b", "b1"): [3, 3]})
+    s = variance_shares(only_objective, ["m.x"])["m.x"]
+    assert (s["objective"], s["hyperparameter"], s["seed"]) == pytest.approx((1, 0, 0))
+    only_seed = table({("a", "a1"): [0, 2], ("a", "a2"): [0, 2], ("b", "b1"): [0, 2]})
+    s = variance_shares(only_seed, ["m.x"])["m.x"]
+    assert (s["objective"], s["hyperparameter"], s["seed"]) == pytest.approx((0, 0, 1))
+    # a: settings at 0 and 2 (hyperparameter), b at 1 = the grand mean (no objective effect)
+    only_hyper = table({("a", "a1"): [0, 0], ("a", "a2"): [2, 2], ("b", "b1"): [1, 1]})
+    s = variance_shares(only_hyper, ["m.x"])["m.x"]
+    assert (s["objective"], s["hyperparameter"], s["seed"]) == pytest.approx((0, 1, 0))
+    mixed = table({("a", "a1"): [0, 1], ("a", "a2"): [3, 5], ("b", "b1"): [2, 9]})
+    s = variance_shares(mixed, ["m.x"])["m.x"]
+    assert s["objective"] + s["hyperparameter"] + s["seed"] == pytest.approx(1.0)
+    assert s["variance"] == pytest.approx(np.var([0, 1, 3, 5, 2, 9]))
+
+
+def test_distributions_keep_every_point_with_median_and_ci():
+    rows = table({("a", "a1"): [0.1, 0.5, 0.3], ("b", "b1"): [0.7]})
+    rows.append({**rows[0], "trial": "failed", "status": "failed", "m.x": None})
+    (a, b) = distributions(rows, ["m.x"])["m.x"]
+    assert a["values"] == [0.1, 0.5, 0.3] and a["seeds"] == [0, 1, 2]
+    assert a["median"] == 0.3 and a["ci_low"] <= 0.3 <= a["ci_high"]
+    assert b["median"] == b["ci_low"] == b["ci_high"] == 0.7
+    med, lo, hi = median_ci(np.arange(101.0), seed=1)
+    assert med == 50 and 35 < lo < 50 < hi < 65
+
+
+def test_rank_correlation_of_monotone_and_opposite_metrics():
+    rows = table({("a", "a1"): [0.1, 0.4], ("a", "a2"): [0.2, 0.9]})
+    corr = rank_correlation(rows, ["m.x", "m.y"])
+    assert np.array(corr["matrix"]) == pytest.approx(np.array([[1, -1], [-1, 1]]))
+
+
+def test_udr_selects_the_setting_with_the_highest_median_udr():
+    rows = table({("a", "a1"): [0.1, 0.2], ("a", "a2"): [0.5, 0.7], ("b", "b1"): [0.9, 0.8]})
+    scores = {r["trial"]: {"a1": 0.2, "a2": 0.6, "b1": 0.4}[r["setting"]] for r in rows}
+    out = udr_selection(rows, scores, ["m.x", "unsupervised.tc"])
+    assert out["selected"] == "a2" and out["settings"]["b1"] == 0.4
+    assert list(out["metrics"]) == ["m.x"]  # unsupervised scores are not compared
+    m = out["metrics"]["m.x"]
+    assert m["udr_selected"] == pytest.approx(0.6) and m["best"] == pytest.approx(0.85)
+    assert m["best_setting"] == "b1" and m["random"] == pytest.approx((0.15 + 0.6 + 0.85) / 3)
+    assert m["spearman_udr"] == pytest.approx(0.5)
