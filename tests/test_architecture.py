@@ -25,9 +25,10 @@ LAYERS = {
     "inference": 3,
     "diagnostics": 4,
     "runs": 5,
-    "cli": 6,
-    "__main__": 7,
-    "__init__": 7,
+    "cli_parser": 6,
+    "cli": 7,
+    "__main__": 8,
+    "__init__": 8,
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.diagnostics.mutual_info import discretised_mutual_information
+from pyrodis.diagnostics.factor_mi import discretised_mutual_information
 from pyrodis.metrics import discrete_entropy, udr
 from pyrodis.metrics.sampling import encode
 from pyrodis.runs.run import load_run
@@ -41,7 +41,7 @@ def udr_scores(
         runs = [load_run(Path(out) / RUNS_DIR / t) for t in trials]
         reps = [run.vae.representation("mean") for run in runs]
         result = udr(reps, runs[0].dataset, seed, num_points=num_points)
-        scores.update(zip(trials, result["model_scores"]))
+        scores.update(zip(trials, result["udr"]))
     return scores
 
 
