@@ -126,3 +126,23 @@ def test_the_run_lock_names_its_holder_and_a_dead_holder_is_taken_over(tmp_path)
     refuse_if_locked(tmp_path)
     with run_lock(tmp_path):
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
+
+
+def test_a_config_with_an_infinite_sigma_is_not_taken_for_divergence(tmp_path):
+    """Regression: the run record in each checkpoint holds the config, and
+    data.correlation_sigma = inf (independent factors) is a legitimate value."""
+    from pyrodis.runs import resolve_config, train_run
+
+    config = resolve_config(
+        preset="beta-vae",
+        overrides=[
+            "data.correlated=['scale', 'shape']",
+            "data.correlation_sigma=inf",
+            "model.architecture='mlp'",
+            "model.latent_dim=2",
+            "train.batch_size=4",
+            "train.checkpoint_every=1",
+        ],
+    )
+    run = train_run(tmp_path / "run", config, steps=2, progress=False)
+    assert run.step == 2 and (tmp_path / "run" / "checkpoints" / "step_00000002.pt").exists()

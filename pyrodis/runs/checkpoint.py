@@ -27,7 +27,8 @@ from typing import Any
 import torch
 
 MANIFEST = "latest.json"
-_LOGS = ("history", "interval")  # logged terms, not model state
+#: not model state: logged terms (may hold NaN) and the run record (a config may say sigma = inf)
+_LOGS = ("history", "interval", "run")
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
 
 
@@ -95,7 +96,8 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     ``state`` must hold only tensors, numbers, strings, None and containers of them, so that it
     loads with ``weights_only=True``. A state with a non-finite tensor is refused
     (:class:`CheckpointError`): a checkpoint listed as good is always finite. Logged history rows
-    (``history``, ``interval``) may hold NaN and are not checked.
+    (``history``, ``interval``) may hold NaN and the run record (``run``: config and history) may
+    hold infinity (``data.correlation_sigma = inf``); they are not checked.
     """
     bad = non_finite_entries({k: v for k, v in state.items() if k not in _LOGS})
     if bad:
