@@ -246,11 +246,9 @@ class PairVAE(VAE):
     @pyro_method
     def model_single(self, x: torch.Tensor, indices: OptTensor = None) -> None:
         """The VAE's model on single images ``(B, C, H, W)`` (site ``"z"``), for evaluation."""
-        claim_param_names(self)
-        VAE.model(self, x, indices)
+        VAE.model(self, x, indices)  # claims the parameter names itself
 
     @pyro_method
     def guide_single(self, x: torch.Tensor, indices: OptTensor = None) -> None:
         """The VAE's guide on single images (site ``"z"``): the encoder used by the metrics."""
-        claim_param_names(self)
-        VAE.guide(self, x, indices)
+        VAE.guide(self, x, indices)  # claims the parameter names itself

@@ -153,9 +153,10 @@ class Run:
 def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> None:
     """Copy saved parameters into ``vae`` (the one restore path; see
     :func:`pyrodis.inference.param_state.restore_params`)."""
-    idx = as_source(dataset).select(2)
+    source = as_source(dataset)
+    idx = source.select(2)
     device = next(vae.parameters()).device
-    args = (as_source(dataset).observations(idx).to(device), torch.from_numpy(idx).to(device))
+    args = (source.observations(idx).to(device), torch.from_numpy(idx).to(device))
     model, guide = single_image_pair(vae)
     restore_params(model, guide, args, params)
 
