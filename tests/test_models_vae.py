@@ -166,3 +166,23 @@ def test_two_vaes_in_one_process_each_train_and_two_runs_load_side_by_side():
     svi = pyro.infer.SVI(vaes[0].model, vaes[0].guide, pyro.optim.Adam({"lr": 1e-2}), Trace_ELBO())
     svi.step(x)  # back to the first: it trains again, the second stays as it was
     assert all(not torch.equal(b, p) for b, p in zip(first, vaes[0].parameters()))
+
+
+def test_conv_networks_run_channels_last_with_plain_sequential_values_and_names():
+    """The channels-last layout changes neither the values nor the parameter names (checkpoints)."""
+    from torch import nn
+
+    from pyrodis.models.networks import build_networks
+
+    torch.manual_seed(0)
+    encoder, decoder = build_networks("locatello", (1, 64, 64), 4)
+    x = torch.rand(3, 1, 64, 64)
+    loc, scale = encoder(x)
+    plain = nn.Sequential(*encoder.body[0])
+    h = encoder.body[2](encoder.body[1](plain(x)))
+    loc_plain, _ = encoder.head(h).split(4, dim=-1)
+    torch.testing.assert_close(loc, loc_plain, rtol=1e-5, atol=1e-5)
+    assert decoder(loc).shape == (3, 1, 64, 64)
+    names = [name for name, _ in encoder.named_parameters()]
+    assert names[:2] == ["body.0.0.weight", "body.0.0.bias"]
+    assert any(n.startswith("body.2.0.") for n, _ in decoder.named_parameters())

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ARCHITECTURES", "Encoder", "Decoder", "build_networks", "conv_body", "mlp"]
+__all__ = ["ARCHITECTURES", "ChannelsLastSequential", "Encoder", "Decoder", "build_networks", "conv_body", "mlp"]
 
 ARCHITECTURES = {
     "locatello": "conv 32-32-64-64 (4x4, stride 2) -> FC 256 (Locatello et al. 2019)",
@@ -40,15 +40,28 @@ def mlp(sizes: Sequence[int], activate_last: bool = False) -> nn.Sequential:
         layers.append(nn.Linear(a, b))
         if activate_last or i < len(sizes) - 2:
             layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    return ChannelsLastSequential(*layers)
+
+
+class ChannelsLastSequential(nn.Sequential):
+    """:class:`~torch.nn.Sequential` that lays a ``(B, C, H, W)`` input out channels-last first.
+
+    Values and parameter names are those of a plain ``Sequential``; oneDNN's CPU convolutions and
+    their gradients run faster on channels-last tensors (``benchmarks/RESULTS.md``, "Devices").
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
 
 
 def conv_body(in_channels: int, channels: Sequence[int]) -> nn.Sequential:
-    """Stride-2 4×4 convolutions (pad 1, each halves the image) with ReLU."""
+    """Stride-2 4×4 convolutions (pad 1, each halves the image) with ReLU, run channels-last."""
     layers: list[nn.Module] = []
     for c_in, c_out in zip((in_channels, *channels[:-1]), channels):
         layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
-    return nn.Sequential(*layers)
+    return ChannelsLastSequential(*layers)
 
 
 def deconv_body(channels: Sequence[int], out_channels: int) -> nn.Sequential:
@@ -59,7 +72,7 @@ def deconv_body(channels: Sequence[int], out_channels: int) -> nn.Sequential:
         layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
         if i < len(channels) - 1:
             layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    return ChannelsLastSequential(*layers)
 
 
 class Encoder(nn.Module):
