@@ -22,7 +22,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ARCHITECTURES", "ChannelsLastSequential", "Encoder", "Decoder", "build_networks", "conv_body", "mlp"]
+__all__ = [
+    "ARCHITECTURES",
+    "ChannelsLastSequential",
+    "Encoder",
+    "Decoder",
+    "build_networks",
+    "conv_body",
+    "mlp",
+]
 
 ARCHITECTURES = {
     "locatello": "conv 32-32-64-64 (4x4, stride 2) -> FC 256 (Locatello et al. 2019)",
