@@ -109,7 +109,7 @@ class GradientBoostedTrees:
         for f, (_, has_multi) in enumerate(binned):  # a bin with >1 value group: scan inside it
             self._multi[:, f] = has_multi & (counts[f] >= 2)
         rows = bins * d + np.arange(d)[None, :]
-        self._onehot_t = sparse.csr_matrix(
+        self._onehot_t = sparse.csc_matrix(
             (np.ones(n * d), (rows.ravel(), np.repeat(np.arange(n), d))), shape=(d * self._nb, n)
         )
         self._rng = np.random.default_rng(self.seed)

@@ -15,6 +15,7 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
+from .parallel import single_blas_thread
 from .points import fixed_factor_groups, require_discrete
 from .sampling import Representation, encode_groups
 
@@ -56,7 +57,7 @@ def beta_vae_score(
     x_eval, y_eval = beta_vae_points(representation, dataset, num_eval, rng, batch_size)
     if len(np.unique(y_train)) < 2:  # one varying factor: the label is always right
         return {"beta_vae": 1.0, "beta_vae_train": 1.0}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), single_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression().fit(x_train, y_train)
     return {

@@ -18,6 +18,7 @@ from pyrodis.seeding import as_generator
 
 from ._gbt import GradientBoostedTrees
 from .helpers import check_pair, varying_factors
+from .parallel import map_threads
 from .sampling import Representation, code_sets
 
 ESTIMATORS = ("exact", "binned", "sklearn")
@@ -58,14 +59,13 @@ def disentanglement_completeness(importance) -> tuple[float, float]:
     return disentanglement, completeness
 
 
-def _fit_one(x_train, y_train, estimator: str, rng: np.random.Generator):
+def _fit_one(x_train, y_train, estimator: str, seed: int):
     if estimator in ("exact", "binned"):
-        seed = int(rng.integers(2**31))
         model = GradientBoostedTrees(exact=estimator == "exact", seed=seed).fit(x_train, y_train)
         return model, model.feature_importances_
     from sklearn.ensemble import GradientBoostingClassifier
 
-    model = GradientBoostingClassifier(random_state=int(rng.integers(2**31)))
+    model = GradientBoostingClassifier(random_state=seed)
     model.fit(x_train, y_train)
     return model, model.feature_importances_
 
@@ -77,6 +77,7 @@ def importance_matrix(
     test_factors,
     estimator: str = "exact",
     seed: int | np.random.Generator | None = 0,
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance matrix R (codes × varying factors) and per-factor train and test accuracies.
 
@@ -92,7 +93,8 @@ def importance_matrix(
     ``sklearn.ensemble.GradientBoostingClassifier()`` itself (minutes on 10,000 points).
     ``seed`` only breaks ties between equally good splits (the reference leaves them unseeded).
     Factors with a single value on the training points are left out (no classifier can be
-    trained on them; the reference drops them from the dataset).
+    trained on them; the reference drops them from the dataset).  The factors' classifiers are
+    fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`; the values do not depend on it).
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
@@ -102,13 +104,21 @@ def importance_matrix(
         raise ValueError("train and test sets must have the same numbers of codes and factors")
     keep = varying_factors(y_tr)
     rng = as_generator(seed)
+    seeds = [int(rng.integers(2**31)) for _ in keep]  # drawn in order: the same for any n_jobs
+
+    def fit(col: int) -> tuple[np.ndarray, float, float]:
+        k = keep[col]
+        model, imp = _fit_one(x_tr, y_tr[:, k], estimator, seeds[col])
+        train = np.mean(model.predict(x_tr) == y_tr[:, k])
+        return np.abs(imp), float(train), float(np.mean(model.predict(x_te) == y_te[:, k]))
+
+    classes = [len(np.unique(y_tr[:, k])) for k in keep]
+    fits = map_threads(fit, range(len(keep)), n_jobs, cost=classes)
     importance = np.zeros((x_tr.shape[1], len(keep)))
-    train_acc, test_acc = np.zeros(len(keep)), np.zeros(len(keep))
-    for col, k in enumerate(keep):
-        model, imp = _fit_one(x_tr, y_tr[:, k], estimator, rng)
-        importance[:, col] = np.abs(imp)
-        train_acc[col] = np.mean(model.predict(x_tr) == y_tr[:, k])
-        test_acc[col] = np.mean(model.predict(x_te) == y_te[:, k])
+    for col, (imp, _, _) in enumerate(fits):
+        importance[:, col] = imp
+    train_acc = np.array([train for _, train, _ in fits])
+    test_acc = np.array([test for _, _, test in fits])
     return importance, train_acc, test_acc
 
 
@@ -119,13 +129,14 @@ def dci_from_codes(
     test_factors,
     estimator: str = "exact",
     seed: int | np.random.Generator | None = 0,
+    n_jobs: int | None = None,
 ) -> dict[str, float]:
     """DCI scores from train and test codes/factors (see module docstring and
     :func:`importance_matrix`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         importance, train_acc, test_acc = importance_matrix(
-            train_codes, train_factors, test_codes, test_factors, estimator, seed
+            train_codes, train_factors, test_codes, test_factors, estimator, seed, n_jobs
         )
     disentanglement, completeness = disentanglement_completeness(importance)
     return {
@@ -145,6 +156,7 @@ def dci(
     num_test: int = 5_000,
     batch_size: int = 16,
     estimator: str = "exact",
+    n_jobs: int | None = None,
 ) -> dict[str, float]:
     """DCI of a representation (Eastwood & Williams 2018; protocol of Locatello et al. 2019).
 
@@ -153,7 +165,10 @@ def dci(
     ``disentanglement``, ``completeness``, ``informativeness`` (mean test accuracy) and
     ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (a faster
     approximation with a measured bias) or ``"sklearn"`` (the reference classifier itself); see
-    :func:`importance_matrix`.
+    :func:`importance_matrix`.  ``n_jobs``: threads for the factors' classifiers (default: as many
+    as torch uses; see :mod:`pyrodis.metrics.parallel`).
     """
     train, test = code_sets(representation, dataset, seed, [num_train, num_test], batch_size)
-    return dci_from_codes(*train, *test, estimator=estimator, seed=as_generator(seed))
+    return dci_from_codes(
+        *train, *test, estimator=estimator, seed=as_generator(seed), n_jobs=n_jobs
+    )

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from .helpers import check_pair, histogram_discretize, varying_factors
+from .parallel import map_threads
 from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets
 
@@ -68,22 +69,28 @@ def _mean_auc(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> flo
 
 
 def explicitness_from_codes(
-    train_codes, train_factors, test_codes, test_factors
+    train_codes, train_factors, test_codes, test_factors, n_jobs: int | None = None
 ) -> dict[str, float]:
-    """Explicitness on the test set and on the training set (module docstring)."""
+    """Explicitness on the test set and on the training set (module docstring); the factors'
+    classifiers are fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     z_tr, y_tr = check_pair(train_codes, train_factors)
     z_te, y_te = check_pair(test_codes, test_factors)
     z_tr, z_te = _standardise(z_tr, z_te)
-    train_scores, test_scores = [], []
+
+    def fit(k: int) -> tuple[float, float]:
+        clf = LogisticRegression().fit(z_tr, y_tr[:, k])
+        train = _mean_auc(y_tr[:, k], clf.predict_proba(z_tr), clf.classes_)
+        return train, _mean_auc(y_te[:, k], clf.predict_proba(z_te), clf.classes_)
+
+    keep = varying_factors(y_tr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for k in varying_factors(y_tr):
-            clf = LogisticRegression().fit(z_tr, y_tr[:, k])
-            train_scores.append(_mean_auc(y_tr[:, k], clf.predict_proba(z_tr), clf.classes_))
-            test_scores.append(_mean_auc(y_te[:, k], clf.predict_proba(z_te), clf.classes_))
+        scores = map_threads(fit, keep, n_jobs, cost=[len(np.unique(y_tr[:, k])) for k in keep])
+    train_scores = [train for train, _ in scores]
+    test_scores = [test for _, test in scores]
     return {
         "explicitness": float(np.mean(test_scores)),
         "explicitness_train": float(np.mean(train_scores)),
@@ -99,14 +106,16 @@ def modularity_explicitness(
     num_test: int = 5_000,
     batch_size: int = 16,
     num_bins: int = 20,
+    n_jobs: int | None = None,
 ) -> dict[str, float]:
     """Modularity (on the training set) and explicitness of a representation.
 
     Ridgeway & Mozer 2018, protocol of Locatello et al. 2019: ``num_train`` then ``num_test``
     points in batches of ``batch_size`` from ``seed``.  Returns ``modularity``, ``explicitness``
-    (test ROC-AUC) and ``explicitness_train``.
+    (test ROC-AUC) and ``explicitness_train``.  ``n_jobs``: threads for the explicitness
+    classifiers (default: as many as torch uses; :mod:`pyrodis.metrics.parallel`).
     """
     train, test = code_sets(representation, dataset, seed, [num_train, num_test], batch_size)
     out = modularity_from_codes(*train, num_bins=num_bins)
-    out.update(explicitness_from_codes(*train, *test))
+    out.update(explicitness_from_codes(*train, *test, n_jobs=n_jobs))
     return out
