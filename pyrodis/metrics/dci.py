@@ -115,10 +115,9 @@ def importance_matrix(
     classes = [len(np.unique(y_tr[:, k])) for k in keep]
     fits = map_threads(fit, range(len(keep)), n_jobs, cost=classes)
     importance = np.zeros((x_tr.shape[1], len(keep)))
-    for col, (imp, _, _) in enumerate(fits):
-        importance[:, col] = imp
-    train_acc = np.array([train for _, train, _ in fits])
-    test_acc = np.array([test for _, _, test in fits])
+    train_acc, test_acc = np.zeros(len(keep)), np.zeros(len(keep))
+    for col, (imp, train, test) in enumerate(fits):
+        importance[:, col], train_acc[col], test_acc[col] = imp, train, test
     return importance, train_acc, test_acc
 
 
