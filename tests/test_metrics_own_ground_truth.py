@@ -14,6 +14,7 @@ import pytest
 import torch
 from test_metrics_fakes import small_options
 
+from pyrodis.data.base import GroundTruthDataset
 from pyrodis.metrics import (
     beta_vae_score,
     chen_mig,
@@ -22,7 +23,7 @@ from pyrodis.metrics import (
     mutual_information_gap,
     udr,
 )
-from pyrodis.metrics.points import fixed_factor_groups
+from pyrodis.metrics.points import _overwrites_on_grid, fixed_factor_groups, points_of
 
 SIZES = (3, 4, 5)
 SMALL = small_options(votes=200, points=600, test=200, variance=500)
@@ -67,6 +68,18 @@ class IndexGrid(DuckGrid):
         f = self.factors(indices)
         f[:, k] = values
         return self.index(f)
+
+
+class PyrodisGrid(GroundTruthDataset):
+    """The same grid as a pyrodis dataset: its own index hooks, so the batched sampling applies."""
+
+    factor_sizes = SIZES
+    factor_names = ("f0", "f1", "f2")
+    factor_values = tuple(np.arange(s, dtype=np.float64) for s in SIZES)
+    observation_shape = (1, 1, len(SIZES))
+
+    def observations(self, factors):
+        return DuckGrid().observations(factors)
 
 
 class ArrayData:
@@ -145,6 +158,25 @@ def _discrete_arrays(seed=0):
     grid = np.stack(np.meshgrid(*[np.arange(s) for s in SIZES], indexing="ij"), -1).reshape(-1, 3)
     rows = np.random.default_rng(seed).permutation(np.repeat(grid, 3, axis=0))
     return ArrayData(rows * np.array([1.5, -2.0, 0.7]), continuous=(False, False, False))
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_batched_grid_sampling_draws_the_per_point_paths_points(paired):
+    """On a grid the BetaVAE/FactorVAE groups are drawn in one pass: same numbers, same points."""
+    grid, index_grid, duck = PyrodisGrid(), IndexGrid(), DuckGrid()
+    assert _overwrites_on_grid(grid, points_of(grid))
+    assert not _overwrites_on_grid(index_grid, points_of(index_grid))  # the per-point loop
+    fast = fixed_factor_groups(grid, 40, np.random.default_rng(3), 8, paired)
+    slow = fixed_factor_groups(index_grid, 40, np.random.default_rng(3), 8, paired)
+    vectors = fixed_factor_groups(duck, 40, np.random.default_rng(3), 8, paired)
+    assert fast[1].shape == (40, 2 if paired else 1, 8)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[0], vectors[0])
+    np.testing.assert_array_equal(grid.factors(fast[1].ravel()), vectors[1].reshape(-1, 3))
+    for k, group in zip(fast[0], fast[1]):  # the protocol's invariant, checked directly
+        shared = grid.factors(group.ravel())[:, k].reshape(group.shape)
+        assert (shared == shared[0]).all() if not paired else (shared[0] == shared[1]).all()
 
 
 def test_shared_value_points_come_from_rows_with_that_class():

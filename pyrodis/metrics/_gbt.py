@@ -176,10 +176,11 @@ class GradientBoostedTrees:
             split_here = np.append(can_split.ravel(), False)[slot]
             x = self._x[np.arange(n)[:, None], np.append(f_best.ravel(), 0)[slot]]
             go_right = split_here & (x > np.append(cut.ravel(), np.inf)[slot])
-            thr = node_thresholds(x[split_here], go_right[split_here], slot[split_here], k * width)
             kk, mm = np.nonzero(can_split)
             feature[kk, width + mm] = f_best[kk, mm]
-            threshold[kk, width + mm] = thr.reshape(k, width)[kk, mm]
+            threshold[kk, width + mm] = node_thresholds(
+                self._sorted, heap, kk, width + mm, f_best[kk, mm], cut[kk, mm]
+            )
             np.add.at(importances, f_best[kk, mm], proxy[kk, mm] / totals[1][kk, mm])
             heap = np.where(split_here, 2 * heap + go_right, heap)
             parent = (cum, can_split)
@@ -243,13 +244,14 @@ class GradientBoostedTrees:
         half = width // 2
         # left children only (even local index); the right child is its parent minus the left
         left = in_level & (slot % 2 == 0)
-        stride = k * half + 1  # one spare column collects everything that is not a left child
-        pos = np.arange(n)[:, None] * (q * stride) + np.where(left, slot // 2, k * half)
-        w = np.zeros(n * q * stride)
-        for i, values in enumerate([grad, left, *parts[1:]]):
-            w[pos + i * stride] = values
-        h = np.asarray(self._onehot_t @ w.reshape(n, q * stride)).reshape(nb, d, q, stride)
-        h = cumulate(h[..., : k * half].reshape(nb, d, q, k, half))
+        node = np.where(left, (slot - np.arange(k)[None, :] * width) // 2, half)  # its parent
+        w = np.zeros((n, q, k, half))
+        for j in range(half):  # one block of columns per parent node: no scatter
+            member = node == j
+            for i, values in enumerate([grad, member, *parts[1:]]):
+                np.multiply(values, member, out=w[:, i, :, j])
+        h = np.asarray(self._onehot_t @ w.reshape(n, q * k * half))
+        h = cumulate(h.reshape(nb, d, q, k, half))
         out = np.empty((nb, d, q, k, width))
         out[..., 0::2] = h
         np.subtract(parent_cum, h, out=out[..., 1::2])

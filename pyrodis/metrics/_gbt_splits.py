@@ -40,8 +40,10 @@ def bin_feature(x: np.ndarray, max_bins: int | None) -> tuple[np.ndarray, bool]:
 
 
 def cumulate(hist: np.ndarray) -> np.ndarray:
-    """Cumulative sum over the first (bin) axis, in place (much faster than np.cumsum there)."""
-    hist = np.array(hist, dtype=np.float64)
+    """Cumulative sum over the first (bin) axis (much faster than np.cumsum there), in place
+    when ``hist`` is a writable float64 array (the callers' fresh histograms), else on a copy."""
+    if hist.dtype != np.float64 or not hist.flags.writeable:
+        hist = np.array(hist, dtype=np.float64)
     for b in range(1, hist.shape[0]):
         np.add(hist[b], hist[b - 1], out=hist[b])
     return hist
@@ -137,13 +139,43 @@ def refine(cand, cum, sorted_x, bin_start, heap, grad, width):
     return ids, proxy[at], x[at] / 2.0 + nxt[at] / 2.0
 
 
-def node_thresholds(x, go_right, slot, size):
-    """sklearn's threshold per node: the midpoint between the largest value going left and the
-    smallest going right (the left one if the midpoint rounds onto the right one)."""
-    left_max = np.full(size + 1, -np.inf)
-    right_min = np.full(size + 1, np.inf)
-    np.maximum.at(left_max, slot[~go_right], x[~go_right])
-    np.minimum.at(right_min, slot[go_right], x[go_right])
+def node_thresholds(sorted_x, heap, tree, node, feature, cut, window: int = 32) -> np.ndarray:
+    """sklearn's threshold per split node: the midpoint between the largest value of the node
+    going left (x <= cut) and its smallest value going right (the left one if the midpoint rounds
+    onto the right one).
+
+    Both are found next to the cut in the feature's sorted order: the nearest positions on each
+    side whose sample is in the node, looked up ``window`` positions at a time (the window grows
+    until every node has found both).
+
+    Args:
+        sorted_x: (order (d, n) sample indices sorting each feature, values (d, n) float64).
+        heap: (n, k) heap index of each sample's node; tree, node, feature, cut: (S,) per split.
+    """
+    order, values = sorted_x
+    n = order.shape[1]
+    start = np.empty(len(node), dtype=np.int64)  # first sorted position going right
+    for f in np.unique(feature):
+        at = feature == f
+        start[at] = np.searchsorted(values[f], cut[at], side="right")
+    sides = []
+    for step in (-1, 1):  # left: positions start-1, start-2, ...; right: start, start+1, ...
+        found = np.full(len(node), -1, dtype=np.int64)
+        lo = 0
+        while (found < 0).any() and lo < n:
+            todo = np.flatnonzero(found < 0)
+            offsets = np.arange(lo, lo + window)
+            pos = start[todo, None] + (offsets if step > 0 else -1 - offsets)
+            inside = (pos >= 0) & (pos < n)
+            pos = np.clip(pos, 0, n - 1)
+            sample = order[feature[todo, None], pos]
+            hit = inside & (heap[sample, tree[todo, None]] == node[todo, None])
+            first = hit.argmax(1)
+            got = hit[np.arange(len(todo)), first]
+            found[todo[got]] = pos[got, first[got]]
+            lo, window = lo + window, 2 * window
+        sides.append(np.where(found >= 0, values[feature, found], step * np.inf))
+    left_max, right_min = sides
     with np.errstate(invalid="ignore"):
         mid = left_max / 2.0 + right_min / 2.0
-    return np.where((mid == right_min) | ~np.isfinite(mid), left_max, mid)[:size]
+    return np.where((mid == right_min) | ~np.isfinite(mid), left_max, mid)

@@ -124,6 +124,8 @@ def fixed_factor_groups(
     """
     points = points_of(dataset)
     candidates = informative_factors(dataset)
+    if _overwrites_on_grid(dataset, points):
+        return _grid_groups(dataset, candidates, num_points, rng, batch_size, paired)
     labels = np.empty(num_points, dtype=np.int64)
     groups = []
     for i in range(num_points):
@@ -138,3 +140,41 @@ def fixed_factor_groups(
             groups.append(points.sharing(first, k, values, rng)[None])
         labels[i] = k
     return labels, np.stack(groups)
+
+
+def _overwrites_on_grid(dataset, points: FactorPoints) -> bool:
+    """Whether a point sharing factor k is the point with factor k overwritten (no random numbers)
+    and indices are drawn as factor vectors: the factor path, or a grid's own index hooks."""
+    if not isinstance(points, IndexPoints):
+        return True
+    from pyrodis.data.base import GroundTruthDataset
+
+    hooks = ("sample_indices", "indices_sharing", "factors", "index")
+    return isinstance(dataset, GroundTruthDataset) and all(
+        getattr(type(dataset), h) is getattr(GroundTruthDataset, h) for h in hooks
+    )
+
+
+def _grid_groups(dataset, candidates, num_points, rng, batch_size, paired):
+    """:func:`fixed_factor_groups` on a grid: the same random numbers in the same order, with the
+    overwrites and the index arithmetic done once for all points instead of per point."""
+    labels = np.empty(num_points, dtype=np.int64)
+    draws = []
+    for i in range(num_points):
+        labels[i] = candidates[rng.integers(len(candidates))]
+        draws.append(dataset.sample_factors(batch_size, rng))
+        if paired:
+            draws.append(dataset.sample_factors(batch_size, rng))
+    groups = 2 if paired else 1
+    factors = np.asarray(np.stack(draws), dtype=np.int64)
+    factors = factors.reshape(num_points, groups, batch_size, -1)
+    rows = np.arange(num_points)
+    if paired:  # row i of the second batch takes row i's factor k from the first
+        factors[rows, 1, :, labels] = factors[rows, 0, :, labels]
+    else:  # every row takes the first row's factor k
+        factors[rows, 0, :, labels] = factors[rows, 0, :1, labels]
+    if isinstance(points_of(dataset), IndexPoints):
+        return labels, dataset.index(factors.reshape(-1, factors.shape[-1])).reshape(
+            factors.shape[:-1]
+        )
+    return labels, factors
