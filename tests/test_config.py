@@ -71,6 +71,13 @@ def test_presets_carry_the_paper_settings():
     assert preset_config("beta-vae").objective.params["beta"] == 4.0
     cpu = preset_config("beta-tcvae", "cpu")
     assert cpu.train.steps < paper.train.steps and cpu.objective == paper.objective
+    # the quickstart's job trains longer than the other cpu presets, with the same network and data
+    assert (cpu.train.steps, cpu.optim.warmup_steps, preset_config("beta-vae").train.steps) == (
+        6_000,
+        300,
+        3_000,
+    )
+    assert (cpu.model, cpu.data, cpu.train.batch_size) == (paper.model, paper.data, 64)
     with pytest.raises(ConfigError, match="unknown preset"):
         preset_config("beta_tcvae")
 

@@ -7,6 +7,7 @@ import torch
 from pyrodis.metrics.dci import dci_from_codes, importance_matrix
 from pyrodis.metrics.modularity import explicitness_from_codes
 from pyrodis.metrics.parallel import map_threads, resolve_jobs
+from pyrodis.metrics.sap import sap_from_codes, sap_matrix
 
 
 def _codes(n, seed=0):
@@ -35,6 +36,18 @@ def test_explicitness_is_the_same_on_one_or_several_threads():
     one = explicitness_from_codes(codes, factors, test_codes, test_factors, n_jobs=1)
     assert explicitness_from_codes(codes, factors, test_codes, test_factors, n_jobs=4) == one
     assert 0.5 < one["explicitness"] <= 1.0
+
+
+def test_sap_is_the_same_on_one_or_several_threads():
+    codes, factors = _codes(500)
+    test_codes, test_factors = _codes(250, seed=1)
+    one = sap_matrix(codes, factors, test_codes, test_factors, n_jobs=1)
+    np.testing.assert_array_equal(
+        sap_matrix(codes, factors, test_codes, test_factors, n_jobs=3), one
+    )
+    assert one.shape == (6, 4) and (one > 0).all()
+    sap = sap_from_codes(codes, factors, test_codes, test_factors, n_jobs=2)
+    assert sap["sap"] == np.mean(np.diff(np.sort(one, 0)[-2:], axis=0))
 
 
 def test_map_threads_returns_results_in_the_items_order_whatever_their_cost():

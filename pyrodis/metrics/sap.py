@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from .helpers import check_pair, top_two_gap, varying_factors
+from .parallel import map_threads
 from .sampling import Representation, code_sets
 
 
@@ -33,12 +34,18 @@ def _r2_matrix(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
 
 def sap_matrix(
-    train_codes, train_factors, test_codes=None, test_factors=None, continuous: bool = False
+    train_codes,
+    train_factors,
+    test_codes=None,
+    test_factors=None,
+    continuous: bool = False,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     """Score matrix S (codes × varying factors) of SAP (module docstring).
 
     The discrete version needs the test set; factors with one value on the training points are
-    left out (the reference drops them from the dataset).
+    left out (the reference drops them from the dataset).  Its (code, factor) classifiers are
+    fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`; the values do not depend on it).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
@@ -52,23 +59,30 @@ def sap_matrix(
         raise ValueError("discrete SAP needs test_codes and test_factors (a held-out set)")
     z_te, y_te = check_pair(test_codes, test_factors)
     y_te = y_te[:, keep]
-    scores = np.zeros((z.shape[1], y.shape[1]))
-    with warnings.catch_warnings():
+
+    def fit(pair: tuple[int, int]) -> float:
+        i, j = pair
+        clf = LinearSVC(C=0.01, class_weight="balanced").fit(z[:, i : i + 1], y[:, j])
+        return float(np.mean(clf.predict(z_te[:, i : i + 1]) == y_te[:, j]))
+
+    pairs = [(i, j) for i in range(z.shape[1]) for j in range(y.shape[1])]
+    with warnings.catch_warnings():  # the filters are the process's: set once, around the threads
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for i in range(z.shape[1]):
-            for j in range(y.shape[1]):
-                clf = LinearSVC(C=0.01, class_weight="balanced")
-                clf.fit(z[:, i : i + 1], y[:, j])
-                scores[i, j] = np.mean(clf.predict(z_te[:, i : i + 1]) == y_te[:, j])
-    return scores
+        scores = map_threads(fit, pairs, n_jobs)
+    return np.asarray(scores, dtype=np.float64).reshape(z.shape[1], y.shape[1])
 
 
 def sap_from_codes(
-    train_codes, train_factors, test_codes=None, test_factors=None, continuous: bool = False
+    train_codes,
+    train_factors,
+    test_codes=None,
+    test_factors=None,
+    continuous: bool = False,
+    n_jobs: int | None = None,
 ) -> dict[str, float]:
     """``{"sap": SAP}`` from codes: mean over factors of the top-two gap of :func:`sap_matrix`
     (with one code, the second best is taken as 0)."""
-    matrix = sap_matrix(train_codes, train_factors, test_codes, test_factors, continuous)
+    matrix = sap_matrix(train_codes, train_factors, test_codes, test_factors, continuous, n_jobs)
     return {"sap": float(np.mean(top_two_gap(matrix)))}
 
 
@@ -81,13 +95,15 @@ def sap_score(
     num_test: int = 5_000,
     batch_size: int = 16,
     continuous: bool = False,
+    n_jobs: int | None = None,
 ) -> dict[str, float]:
     """SAP of a representation (Kumar et al. 2018; protocol of Locatello et al. 2019).
 
     Samples ``num_train`` then ``num_test`` points in batches of ``batch_size`` from ``seed`` and
     returns ``{"sap": sap_from_codes(...)}`` (discrete factors by default, as in the study).
+    ``n_jobs``: threads for the (code, factor) classifiers (default: as many as torch uses).
     """
     sizes = [num_train] if continuous else [num_train, num_test]
     sets = code_sets(representation, dataset, seed, sizes, batch_size)
     test = sets[1] if len(sets) > 1 else (None, None)
-    return sap_from_codes(*sets[0], *test, continuous=continuous)
+    return sap_from_codes(*sets[0], *test, continuous=continuous, n_jobs=n_jobs)
