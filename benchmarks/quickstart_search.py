@@ -10,10 +10,15 @@ curve of MIG against training time that issue 12 asks for. Each candidate is ONE
 decay timed by its own total); every ``--eval-every``-th checkpoint is evaluated on its own.
 Candidates are listed in ``CANDIDATES`` (edit or pass ``--only``).
 
+Candidates run side by side (one torch thread each, ``OMP_NUM_THREADS=1``) train at about half
+the speed of one run on both cores; ``--calibrate`` times a candidate's step on the threads it is
+given (40 steps, after 10 of warm-up), which converts steps into minutes of training on two cores.
+
 Usage (one candidate, one seed, ~20 min of training on 2 quiet cores)::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/quickstart_search.py --only lr3e-3-b128 \\
-        --seeds 0 --out runs/search --csv benchmarks/quickstart_search.csv
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/quickstart_search.py --only s6k \\
+        --seeds 0 --eval-every 2000 --out runs/search --csv benchmarks/quickstart_search.csv
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/quickstart_search.py --only s6k --calibrate
 """
 
 from __future__ import annotations
@@ -31,13 +36,16 @@ import torch  # noqa: E402
 
 from pyrodis.runs import evaluate_run, resolve_config, save_checkpoint, train_run  # noqa: E402
 
+#: the searched settings as overrides of the beta-tcvae preset at the cpu budget as it was (3,000
+#: steps, 200 warm-up); "s6k" became the preset (benchmarks/RESULTS.md, "Quickstart")
 CANDIDATES: dict[str, list[str]] = {
     "preset": [],
-    "lr3e-3-b128": ["optim.lr=3e-3", "train.batch_size=128", "train.steps=4000"],
-    "burgess": ["model.architecture='burgess'"],
-    "beta10": ["objective.beta=10.0"],
-    "mws": ["objective.estimator='mws'"],
-    "long-b64": ["train.steps=6000", "optim.warmup_steps=300"],
+    "s6k": ["train.steps=6000", "optim.warmup_steps=300"],
+    "s6k-lr2e-3": ["train.steps=6000", "optim.warmup_steps=300", "optim.lr=2e-3"],
+    "s6k-beta10": ["train.steps=6000", "optim.warmup_steps=300", "objective.beta=10.0"],
+    "s6k-burgess": ["train.steps=6000", "optim.warmup_steps=300", "model.architecture='burgess'"],
+    "s6k-mws": ["train.steps=6000", "optim.warmup_steps=300", "objective.estimator='mws'"],
+    "s3k-b128": ["train.steps=3000", "optim.warmup_steps=150", "train.batch_size=128"],
 }
 
 
@@ -81,6 +89,27 @@ def run_candidate(name: str, seed: int, out: Path, eval_every: int, writer) -> N
         )
 
 
+def calibrate(name: str, out: Path) -> float:
+    """Milliseconds per training step of candidate ``name`` on this process's torch threads."""
+    times = []
+    for steps in (10, 50):
+        overrides = [*CANDIDATES[name], f"train.steps={steps}", "train.checkpoint_every=100000"]
+        config = resolve_config(preset="beta-tcvae", budget="cpu", seed=0, overrides=overrides)
+        run_dir = out / f"calibrate-{name}-{steps}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        start = time.perf_counter()
+        train_run(run_dir, config, progress=False)
+        times.append(time.perf_counter() - start)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    ms = (times[1] - times[0]) / 40 * 1000
+    print(
+        f"{name}: {ms:.0f} ms/step on {torch.get_num_threads()} threads "
+        f"-> {1200 / ms * 1000:.0f} steps in 20 min",
+        flush=True,
+    )
+    return ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=list(CANDIDATES))
@@ -88,7 +117,12 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("runs/search"))
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/quickstart_search.csv"))
+    parser.add_argument("--calibrate", action="store_true", help="time a step; train nothing")
     args = parser.parse_args()
+    if args.calibrate:
+        for name in args.only:
+            calibrate(name, args.out)
+        return
     new = not args.csv.exists()
     with open(args.csv, "a", newline="") as fh:
         writer = csv.writer(fh)
