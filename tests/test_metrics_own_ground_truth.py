@@ -166,6 +166,8 @@ def test_batched_grid_sampling_draws_the_per_point_paths_points(paired):
     grid, index_grid, duck = PyrodisGrid(), IndexGrid(), DuckGrid()
     assert _overwrites_on_grid(grid, points_of(grid))
     assert not _overwrites_on_grid(index_grid, points_of(index_grid))  # the per-point loop
+    rows = GroundTruthDataset.from_arrays(np.zeros((4, 1, 1, 1)), np.array([[0], [1], [0], [1]]))
+    assert grid.grid_index_hooks and not rows.grid_index_hooks  # rows draw their own partners
     fast = fixed_factor_groups(grid, 40, np.random.default_rng(3), 8, paired)
     slow = fixed_factor_groups(index_grid, 40, np.random.default_rng(3), 8, paired)
     vectors = fixed_factor_groups(duck, 40, np.random.default_rng(3), 8, paired)

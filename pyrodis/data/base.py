@@ -111,6 +111,14 @@ class GroundTruthDataset(Dataset):
         random numbers are those of :meth:`sample_factors`."""
         return self.index(self.sample_factors(n, rng))
 
+    @property
+    def grid_index_hooks(self) -> bool:
+        """Whether the index hooks are the grid's own (not overridden): indices are drawn as factor
+        vectors and a point sharing factor k is the point with k overwritten. The BetaVAE and
+        FactorVAE scores then draw their batches in one pass (``docs/metrics.rst``)."""
+        hooks = ("sample_indices", "indices_sharing", "factors", "index")
+        return all(getattr(type(self), h) is getattr(GroundTruthDataset, h) for h in hooks)
+
     def observations_at(self, indices: np.ndarray | Sequence) -> torch.Tensor:
         """Observations of the points at ``indices`` (n,)."""
         return self.observations(self.factors(indices))

@@ -147,12 +147,7 @@ def _overwrites_on_grid(dataset, points: FactorPoints) -> bool:
     and indices are drawn as factor vectors: the factor path, or a grid's own index hooks."""
     if not isinstance(points, IndexPoints):
         return True
-    from pyrodis.data.base import GroundTruthDataset
-
-    hooks = ("sample_indices", "indices_sharing", "factors", "index")
-    return isinstance(dataset, GroundTruthDataset) and all(
-        getattr(type(dataset), h) is getattr(GroundTruthDataset, h) for h in hooks
-    )
+    return getattr(dataset, "grid_index_hooks", False) is True  # pyrodis' own grids say so
 
 
 def _grid_groups(dataset, candidates, num_points, rng, batch_size, paired):
