@@ -125,7 +125,7 @@ def fixed_factor_groups(
     points = points_of(dataset)
     candidates = informative_factors(dataset)
     if _overwrites_on_grid(dataset, points):
-        return _grid_groups(dataset, candidates, num_points, rng, batch_size, paired)
+        return _grid_groups(dataset, points, candidates, num_points, rng, batch_size, paired)
     labels = np.empty(num_points, dtype=np.int64)
     groups = []
     for i in range(num_points):
@@ -150,7 +150,7 @@ def _overwrites_on_grid(dataset, points: FactorPoints) -> bool:
     return getattr(dataset, "grid_index_hooks", False) is True  # pyrodis' own grids say so
 
 
-def _grid_groups(dataset, candidates, num_points, rng, batch_size, paired):
+def _grid_groups(dataset, points, candidates, num_points, rng, batch_size, paired):
     """:func:`fixed_factor_groups` on a grid: the same random numbers in the same order, with the
     overwrites and the index arithmetic done once for all points instead of per point."""
     labels = np.empty(num_points, dtype=np.int64)
@@ -168,7 +168,7 @@ def _grid_groups(dataset, candidates, num_points, rng, batch_size, paired):
         factors[rows, 1, :, labels] = factors[rows, 0, :, labels]
     else:  # every row takes the first row's factor k
         factors[rows, 0, :, labels] = factors[rows, 0, :1, labels]
-    if isinstance(points_of(dataset), IndexPoints):
+    if isinstance(points, IndexPoints):
         return labels, dataset.index(factors.reshape(-1, factors.shape[-1])).reshape(
             factors.shape[:-1]
         )
