@@ -41,6 +41,24 @@ def test_variance_shares_follow_the_source_of_variation():
     assert s["variance"] == pytest.approx(np.var([0, 1, 3, 5, 2, 9]))
 
 
+def test_weak_supervision_gets_its_own_share_and_objectives_compare_within_a_regime():
+    # ada-gvae (weakly supervised) at 10; the unsupervised objectives a (0) and b (2)
+    rows = table({("ada-gvae", "w1"): [10, 10], ("a", "a1"): [0, 0], ("b", "b1"): [2, 2]})
+    s = variance_shares(rows, ["m.x"])["m.x"]
+    x = np.array([10, 10, 0, 0, 2, 2.0])
+    # supervision: the regimes' means (10 and 1) around the grand mean; objective: a and b around 1
+    expected_sup = np.mean((np.array([10, 10, 1, 1, 1, 1]) - x.mean()) ** 2) / x.var()
+    assert s["supervision"] == pytest.approx(expected_sup)
+    assert s["objective"] == pytest.approx(1 - expected_sup)
+    assert s["hyperparameter"] == pytest.approx(0) and s["seed"] == pytest.approx(0)
+    # without a weakly-supervised preset the supervision share is 0, the rest as before
+    unsup = table({("a", "a1"): [0, 1], ("a", "a2"): [3, 5], ("b", "b1"): [2, 9]})
+    s = variance_shares(unsup, ["m.x"])["m.x"]
+    assert s["supervision"] == 0
+    total = s["objective"] + s["hyperparameter"] + s["seed"]
+    assert total == pytest.approx(1.0)
+
+
 def test_distributions_keep_every_point_with_median_and_ci():
     rows = table({("a", "a1"): [0.1, 0.5, 0.3], ("b", "b1"): [0.7]})
     rows.append({**rows[0], "trial": "failed", "status": "failed", "m.x": None})

@@ -80,6 +80,8 @@ _PRESETS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
 
 #: the data and model tables a weakly-supervised preset adds
 _WEAK = {"ada-gvae": "gvae", "ada-ml-vae": "ml-vae"}
+#: the presets that train on pairs of observations (weak supervision); the others see no labels
+WEAKLY_SUPERVISED: frozenset[str] = frozenset(_WEAK)
 
 BUDGETS = ("cpu", "paper")
 

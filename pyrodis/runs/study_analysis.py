@@ -4,7 +4,8 @@ page are :mod:`pyrodis.runs.study_report`). Protocol: ``docs/runs.rst`` (Studies
 - :func:`distributions`: each metric per setting (objective + hyperparameters), every point, the
   median and a bootstrap percentile CI of the median.
 - :func:`rank_correlation`: Spearman's ρ between metrics over the finished trials.
-- :func:`variance_shares`: the law of total variance split into objective (between presets),
+- :func:`variance_shares`: the law of total variance split into supervision (weakly-supervised
+  presets against unsupervised ones), objective (between presets of the same supervision),
   hyperparameter (between settings of a preset) and seed (within a setting); the shares sum to 1.
 - :func:`udr_selection`: UDR per setting (Duan et al. 2020, the median of its models' UDR) and the
   supervised metrics of the UDR-selected setting against the best setting and a random choice.
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pyrodis.runs.presets import WEAKLY_SUPERVISED
 from pyrodis.runs.study_results import finite
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "median_ci",
     "rank_correlation",
     "supervised",
+    "supervision",
     "udr_selection",
     "variance_shares",
 ]
@@ -99,29 +102,45 @@ def rank_correlation(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str
     return {"metrics": metrics, "matrix": matrix.tolist()}
 
 
+def supervision(preset: str) -> str:
+    """``"weak"`` for a weakly-supervised preset (pairs of observations), else ``"none"``."""
+    return "weak" if preset in WEAKLY_SUPERVISED else "none"
+
+
 def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, dict]:
-    """Share of each metric's variance explained by objective, hyperparameter and seed."""
+    """Share of each metric's variance explained by supervision, objective, hyperparameter and
+    seed (nested groups: a preset has one supervision, a setting one preset).
+
+    With weakly-supervised presets beside unsupervised ones, the supervision share holds the gap
+    between the two regimes, so that "objective" compares objectives of the same regime (weak
+    supervision would otherwise own it); without them it is 0.
+    """
     out = {}
     for metric in metrics:
-        done = [r for r in _done(rows) if finite(r.get(metric))]
+        done = [
+            {**r, "supervision": supervision(r["preset"])}
+            for r in _done(rows)
+            if finite(r.get(metric))
+        ]
         if len(done) < 2:
             continue
         x = np.array([r[metric] for r in done])
         grand, total = x.mean(), x.var()
+        levels = ("supervision", "preset", "setting")
         mean_of = {
             key: {k: np.mean([r[metric] for r in g]) for k, g in _by(done, key).items()}
-            for key in ("preset", "setting")
+            for key in levels
         }
-        obj = np.mean([(mean_of["preset"][r["preset"]] - grand) ** 2 for r in done])
-        hyper = np.mean(
-            [(mean_of["setting"][r["setting"]] - mean_of["preset"][r["preset"]]) ** 2 for r in done]
-        )
-        seed = np.mean([(r[metric] - mean_of["setting"][r["setting"]]) ** 2 for r in done])
-        shares = [v / total if total > 0 else np.nan for v in (obj, hyper, seed)]
+        means = np.array([[mean_of[key][r[key]] for key in levels] for r in done])
+        outer = np.c_[np.full(len(x), grand), means]  # each level's mean, then the value
+        inner = np.c_[means, x]
+        parts = np.mean((inner - outer) ** 2, axis=0)  # between each level and the one above
+        shares = parts / total if total > 0 else np.full(4, np.nan)
         out[metric] = {
-            "objective": float(shares[0]),
-            "hyperparameter": float(shares[1]),
-            "seed": float(shares[2]),
+            "supervision": float(shares[0]),
+            "objective": float(shares[1]),
+            "hyperparameter": float(shares[2]),
+            "seed": float(shares[3]),
             "variance": float(total),
             "trials": len(done),
         }

@@ -27,6 +27,23 @@ __all__ = ["SECTIONS", "write_study_report"]
 
 SECTIONS = ("trials", "distributions", "rank-correlation", "variance", "udr", "correlated")
 HTML_FILE, JSON_FILE, FIG_DIR = "study.html", "study.json", "figures"
+#: the scores the distributions figure draws (the table under it has every sub-score): each
+#: metric's own score, DCI's three and explicitness, not training accuracies or latent counts
+HEADLINE = (
+    "beta_vae.beta_vae",
+    "factor_vae.factor_vae",
+    "mig.mig",
+    "mig_chen.mig",
+    "dci.disentanglement",
+    "dci.completeness",
+    "dci.informativeness",
+    "sap.sap",
+    "modularity.modularity",
+    "modularity.explicitness",
+    "irs.irs",
+    "unsupervised.gaussian_total_correlation",
+)
+SHARE_PARTS = ("supervision", "objective", "hyperparameter", "seed")
 
 
 def _strip_axes(ax, labels: list[str]) -> None:
@@ -35,7 +52,9 @@ def _strip_axes(ax, labels: list[str]) -> None:
 
 
 def plot_distributions(dist: dict[str, list[dict]], path: Path) -> Path:
-    """One panel per metric: every trial's value per setting, the median and its CI."""
+    """One panel per headline score (:data:`HEADLINE`; every score when the study has none of
+    them): every trial's value per setting, the median and its CI."""
+    dist = {m: e for m, e in dist.items() if m in HEADLINE} or dist
     rows, cols = panel_grid(len(dist), max_cols=3)
     fig = new_figure((4.2 * cols, 3.4 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
@@ -73,7 +92,7 @@ def plot_shares(shares: dict[str, dict], path: Path) -> Path:
     fig = new_figure((max(4.0, 0.5 * len(names) + 2), 3.6))
     ax = fig.subplots()
     bottom = np.zeros(len(names))
-    for part in ("objective", "hyperparameter", "seed"):
+    for part in _share_parts(shares):
         vals = np.nan_to_num([shares[n][part] for n in names])
         ax.bar(range(len(names)), vals, bottom=bottom, label=part)
         bottom += vals
@@ -82,6 +101,17 @@ def plot_shares(shares: dict[str, dict], path: Path) -> Path:
     _strip_axes(ax, names)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _share_parts(shares: dict[str, dict]) -> list[str]:
+    """The sources to show: supervision only when the study has weakly-supervised presets."""
+    return [p for p in SHARE_PARTS if p != "supervision" or any(s[p] > 0 for s in shares.values())]
+
+
+def _shares_table(shares: dict[str, dict]) -> str:
+    parts = _share_parts(shares)
+    rows = [[m, *(s[p] for p in parts), s["trials"]] for m, s in shares.items()]
+    return H.table(["metric", *parts, "trials"], rows)
 
 
 def plot_pair_mi(entries: list[dict], path: Path) -> Path:
@@ -127,6 +157,15 @@ def _medians_table(dist: dict[str, list[dict]]) -> str:
     return H.table(["setting", *dist], [[s, *(cell(m, s) for m in dist)] for s in settings])
 
 
+def _unsupervised_shares(rows: list[dict], metrics: list[str]) -> dict[str, dict]:
+    """The decomposition over the unsupervised trials alone (Locatello et al. 2019's question),
+    when the study also has weakly-supervised ones; else empty (it is the whole study's)."""
+    regimes = {A.supervision(r["preset"]) for r in rows}
+    if regimes != {"weak", "none"}:
+        return {}
+    return A.variance_shares([r for r in rows if A.supervision(r["preset"]) == "none"], metrics)
+
+
 def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
     """Every number of the report (the content of ``study.json``)."""
     metrics = metric_columns(rows)
@@ -140,6 +179,7 @@ def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
         "distributions": A.distributions(rows, metrics),
         "rank_correlation": A.rank_correlation(rows, metrics),
         "variance_shares": A.variance_shares(rows, metrics),
+        "variance_shares_unsupervised": _unsupervised_shares(rows, metrics),
         "udr": {"model_scores": scores, **A.udr_selection(rows, scores, metrics)},
         "correlated_pair_mi": correlated_pair_mi(out, rows) if varies_pair else [],
     }
@@ -176,10 +216,14 @@ def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str
         parts["rank-correlation"] = H.missing("needs at least two metrics")
     if shares:
         fig = plot_shares(shares, fig_dir / "variance.png")
-        table = [[m, s["objective"], s["hyperparameter"], s["seed"]] for m, s in shares.items()]
-        parts["variance"] = _figure(fig, "Share of variance by source") + H.table(
-            ["metric", "objective", "hyperparameter", "seed"], table
-        )
+        parts["variance"] = _figure(fig, "Share of variance by source") + _shares_table(shares)
+        alone = data["variance_shares_unsupervised"]
+        if alone:
+            parts["variance"] += (
+                "<p>The unsupervised trials alone (the supervision share above is the gap "
+                "between weak supervision and the unsupervised objectives):</p>"
+                + _shares_table(alone)
+            )
     else:
         parts["variance"] = H.missing("needs at least two finished trials")
     parts["udr"] = _udr_section(data["udr"], fig_dir)
