@@ -50,6 +50,14 @@ def test_sap_is_the_same_on_one_or_several_threads():
     assert sap["sap"] == np.mean(np.diff(np.sort(one, 0)[-2:], axis=0))
 
 
+def test_a_bad_n_jobs_is_an_error_on_the_continuous_sap_too():
+    codes, factors = _codes(200)
+    for bad in (0, -2, 1.5, "2"):
+        with pytest.raises(ValueError, match="n_jobs must be"):
+            sap_matrix(codes, factors, continuous=True, n_jobs=bad)
+    assert sap_matrix(codes, factors, continuous=True, n_jobs=2).shape == (6, 4)
+
+
 def test_map_threads_returns_results_in_the_items_order_whatever_their_cost():
     items = list(range(7))
     out = map_threads(lambda i: i * i, items, n_jobs=3, cost=[1, 9, 2, 8, 3, 7, 4])

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .helpers import check_pair, top_two_gap, varying_factors
-from .parallel import map_threads
+from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 
 
@@ -45,11 +45,13 @@ def sap_matrix(
 
     The discrete version needs the test set; factors with one value on the training points are
     left out (the reference drops them from the dataset).  Its (code, factor) classifiers are
-    fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`; the values do not depend on it).
+    fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`; the values do not depend on it);
+    the continuous version has no classifiers and uses one thread.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
+    resolve_jobs(n_jobs)  # a bad n_jobs is an error on both paths, used or not
     z, y = check_pair(train_codes, train_factors)
     keep = varying_factors(y)
     y = y[:, keep]
