@@ -7,6 +7,7 @@ from pyrodis.runs.study_analysis import (
     distributions,
     median_ci,
     rank_correlation,
+    supervision,
     udr_selection,
     variance_shares,
 )
@@ -51,6 +52,10 @@ def test_weak_supervision_gets_its_own_share_and_objectives_compare_within_a_reg
     assert s["supervision"] == pytest.approx(expected_sup)
     assert s["objective"] == pytest.approx(1 - expected_sup)
     assert s["hyperparameter"] == pytest.approx(0) and s["seed"] == pytest.approx(0)
+    # a grid that varies model.aggregation on an unsupervised preset: the row decides
+    varied = [{**r, "model.aggregation": "gvae" if r["preset"] == "b" else None} for r in rows]
+    assert supervision(varied[4]) == "weak" and supervision(varied[0]) == "none"
+    assert supervision(rows[0]) == "weak" and supervision(rows[2]) == "none"
     # without a weakly-supervised preset the supervision share is 0, the rest as before
     unsup = table({("a", "a1"): [0, 1], ("a", "a2"): [3, 5], ("b", "b1"): [2, 9]})
     s = variance_shares(unsup, ["m.x"])["m.x"]

@@ -102,9 +102,12 @@ def rank_correlation(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str
     return {"metrics": metrics, "matrix": matrix.tolist()}
 
 
-def supervision(preset: str) -> str:
-    """``"weak"`` for a weakly-supervised preset (pairs of observations), else ``"none"``."""
-    return "weak" if preset in WEAKLY_SUPERVISED else "none"
+def supervision(row: dict[str, Any]) -> str:
+    """``"weak"`` for a trial trained on pairs of observations, else ``"none"``: its
+    ``model.aggregation`` when the study varies it, otherwise its preset's."""
+    if "model.aggregation" in row:
+        return "weak" if row["model.aggregation"] not in (None, "", "None") else "none"
+    return "weak" if row.get("preset") in WEAKLY_SUPERVISED else "none"
 
 
 def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, dict]:
@@ -117,11 +120,7 @@ def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str,
     """
     out = {}
     for metric in metrics:
-        done = [
-            {**r, "supervision": supervision(r["preset"])}
-            for r in _done(rows)
-            if finite(r.get(metric))
-        ]
+        done = [{**r, "supervision": supervision(r)} for r in _done(rows) if finite(r.get(metric))]
         if len(done) < 2:
             continue
         x = np.array([r[metric] for r in done])

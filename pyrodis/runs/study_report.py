@@ -160,10 +160,10 @@ def _medians_table(dist: dict[str, list[dict]]) -> str:
 def _unsupervised_shares(rows: list[dict], metrics: list[str]) -> dict[str, dict]:
     """The decomposition over the unsupervised trials alone (Locatello et al. 2019's question),
     when the study also has weakly-supervised ones; else empty (it is the whole study's)."""
-    regimes = {A.supervision(r["preset"]) for r in rows}
-    if regimes != {"weak", "none"}:
+    done = [r for r in rows if r.get("status") == "done"]
+    if {A.supervision(r) for r in done} != {"weak", "none"}:
         return {}
-    return A.variance_shares([r for r in rows if A.supervision(r["preset"]) == "none"], metrics)
+    return A.variance_shares([r for r in done if A.supervision(r) == "none"], metrics)
 
 
 def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
