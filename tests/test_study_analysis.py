@@ -56,6 +56,12 @@ def test_weak_supervision_gets_its_own_share_and_objectives_compare_within_a_reg
     varied = [{**r, "model.aggregation": "gvae" if r["preset"] == "b" else None} for r in rows]
     assert supervision(varied[4]) == "weak" and supervision(varied[0]) == "none"
     assert supervision(rows[0]) == "weak" and supervision(rows[2]) == "none"
+    # one preset trained both ways: the groups stay nested and the shares still sum to 1
+    both = table({("a", "a1"): [0, 1], ("a", "a1_pairs"): [5, 7], ("b", "b1"): [2, 3]})
+    both = [{**r, "model.aggregation": "gvae" if r["setting"] == "a1_pairs" else ""} for r in both]
+    s = variance_shares(both, ["m.x"])["m.x"]
+    parts = [s[k] for k in ("supervision", "objective", "hyperparameter", "seed")]
+    assert sum(parts) == pytest.approx(1.0) and s["hyperparameter"] == pytest.approx(0)
     # without a weakly-supervised preset the supervision share is 0, the rest as before
     unsup = table({("a", "a1"): [0, 1], ("a", "a2"): [3, 5], ("b", "b1"): [2, 9]})
     s = variance_shares(unsup, ["m.x"])["m.x"]

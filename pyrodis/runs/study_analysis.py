@@ -112,7 +112,7 @@ def supervision(row: dict[str, Any]) -> str:
 
 def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, dict]:
     """Share of each metric's variance explained by supervision, objective, hyperparameter and
-    seed (nested groups: a preset has one supervision, a setting one preset).
+    seed (nested groups: the objective is the preset within a supervision, a setting fixes both).
 
     With weakly-supervised presets beside unsupervised ones, the supervision share holds the gap
     between the two regimes, so that "objective" compares objectives of the same regime (weak
@@ -120,12 +120,16 @@ def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str,
     """
     out = {}
     for metric in metrics:
-        done = [{**r, "supervision": supervision(r)} for r in _done(rows) if finite(r.get(metric))]
+        done = [
+            {**r, "supervision": supervision(r), "objective": (supervision(r), r["preset"])}
+            for r in _done(rows)
+            if finite(r.get(metric))
+        ]
         if len(done) < 2:
             continue
         x = np.array([r[metric] for r in done])
         grand, total = x.mean(), x.var()
-        levels = ("supervision", "preset", "setting")
+        levels = ("supervision", "objective", "setting")  # nested: a setting fixes both
         mean_of = {
             key: {k: np.mean([r[metric] for r in g]) for k, g in _by(done, key).items()}
             for key in levels
