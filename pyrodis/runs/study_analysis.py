@@ -28,6 +28,7 @@ __all__ = [
     "supervised",
     "supervision",
     "udr_selection",
+    "unsupervised_variance_shares",
     "variance_shares",
 ]
 
@@ -121,9 +122,10 @@ def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str,
     out = {}
     for metric in metrics:
         done = [
-            {**r, "supervision": supervision(r), "objective": (supervision(r), r["preset"])}
+            {**r, "supervision": regime, "objective": (regime, r["preset"])}
             for r in _done(rows)
             if finite(r.get(metric))
+            for regime in [supervision(r)]
         ]
         if len(done) < 2:
             continue
@@ -148,6 +150,16 @@ def variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str,
             "trials": len(done),
         }
     return out
+
+
+def unsupervised_variance_shares(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, dict]:
+    """:func:`variance_shares` over the unsupervised trials alone (Locatello et al. 2019's
+    question) when the study also has weakly-supervised ones; else empty (it is the whole
+    study's)."""
+    done = _done(rows)
+    if {supervision(r) for r in done} != {"weak", "none"}:
+        return {}
+    return variance_shares([r for r in done if supervision(r) == "none"], metrics)
 
 
 def udr_selection(

@@ -157,15 +157,6 @@ def _medians_table(dist: dict[str, list[dict]]) -> str:
     return H.table(["setting", *dist], [[s, *(cell(m, s) for m in dist)] for s in settings])
 
 
-def _unsupervised_shares(rows: list[dict], metrics: list[str]) -> dict[str, dict]:
-    """The decomposition over the unsupervised trials alone (Locatello et al. 2019's question),
-    when the study also has weakly-supervised ones; else empty (it is the whole study's)."""
-    done = [r for r in rows if r.get("status") == "done"]
-    if {A.supervision(r) for r in done} != {"weak", "none"}:
-        return {}
-    return A.variance_shares([r for r in done if A.supervision(r) == "none"], metrics)
-
-
 def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
     """Every number of the report (the content of ``study.json``)."""
     metrics = metric_columns(rows)
@@ -179,7 +170,7 @@ def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
         "distributions": A.distributions(rows, metrics),
         "rank_correlation": A.rank_correlation(rows, metrics),
         "variance_shares": A.variance_shares(rows, metrics),
-        "variance_shares_unsupervised": _unsupervised_shares(rows, metrics),
+        "variance_shares_unsupervised": A.unsupervised_variance_shares(rows, metrics),
         "udr": {"model_scores": scores, **A.udr_selection(rows, scores, metrics)},
         "correlated_pair_mi": correlated_pair_mi(out, rows) if varies_pair else [],
     }
