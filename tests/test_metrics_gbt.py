@@ -33,15 +33,69 @@ def test_exact_bins_reproduce_sklearn_trees(num_classes):
 
 
 @pytest.mark.parametrize("num_classes", [2, 5])
-def test_exact_splits_inside_bins_equal_one_bin_per_value(num_classes):
-    """With 8 bins and the exact scan inside the bins the trees are those of one bin per value."""
+def test_binned_with_one_bin_per_value_is_exact(num_classes):
+    """Bins only restrict where a split may fall: one bin per value gives the exact trees."""
     x, y = _data(700, num_classes, seed=6)
-    few = GradientBoostedTrees(n_estimators=15, max_bins=8).fit(x, y)
-    every = GradientBoostedTrees(n_estimators=15, max_bins=None).fit(x, y)
+    exact = GradientBoostedTrees(n_estimators=15).fit(x, y)
+    every = GradientBoostedTrees(n_estimators=15, max_bins=None, exact=False).fit(x, y)
     binned = GradientBoostedTrees(n_estimators=15, max_bins=8, exact=False).fit(x, y)
-    np.testing.assert_allclose(few.feature_importances_, every.feature_importances_, atol=1e-9)
-    np.testing.assert_allclose(few.decision_function(x), every.decision_function(x), atol=1e-9)
-    assert np.abs(binned.feature_importances_ - every.feature_importances_).max() > 1e-3
+    np.testing.assert_array_equal(every.feature_, exact.feature_)
+    np.testing.assert_array_equal(every.threshold_, exact.threshold_)
+    np.testing.assert_allclose(every.feature_importances_, exact.feature_importances_, atol=1e-12)
+    assert np.abs(binned.feature_importances_ - exact.feature_importances_).max() > 1e-3
+
+
+def test_trees_do_not_depend_on_n_jobs():
+    x, y = _data(800, 5, seed=7)
+    one = GradientBoostedTrees(n_estimators=12, n_jobs=1).fit(x, y)
+    for jobs in (2, 3, 8):  # 8 threads for 5 class trees: one tree per thread
+        many = GradientBoostedTrees(n_estimators=12, n_jobs=jobs).fit(x, y)
+        for name in ("feature_", "threshold_", "value_", "feature_importances_"):
+            np.testing.assert_array_equal(getattr(many, name), getattr(one, name), err_msg=name)
+
+
+def _walk(model, x):
+    """Raw scores by walking each stored tree in Python (the definition of the model)."""
+    raw = np.tile(model.init_, (len(x), 1))
+    for t in range(model.n_estimators):
+        for c in range(raw.shape[1]):
+            for i, row in enumerate(np.asarray(x, dtype=np.float32)):
+                node = 1
+                while model.feature_[t, c, node] >= 0:
+                    right = row[model.feature_[t, c, node]] > model.threshold_[t, c, node]
+                    node = 2 * node + int(right)
+                raw[i, c] += model.learning_rate * model.value_[t, c, node]
+    return raw
+
+
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_predictions_walk_the_stored_trees(num_classes):
+    x, y = _data(300, num_classes, seed=8)
+    model = GradientBoostedTrees(n_estimators=6).fit(x, y)
+    new = _data(40, num_classes, seed=9)[0]
+    np.testing.assert_array_equal(model.decision_function(new), _walk(model, new))
+    assert model.train_accuracy_ == np.mean(model.predict(x) == y)  # the fit's own leaves
+
+
+def test_values_closer_than_1e7_are_never_separated_like_sklearn():
+    """Adjacent float32 values near 1 are 6e-8 apart: sklearn treats them as one value."""
+    rng = np.random.default_rng(10)
+    y = rng.integers(0, 3, 500)
+    ulp = np.spacing(np.float32(1.0))
+    x = np.c_[1.0 + ulp * (y + rng.integers(0, 2, 500)), rng.normal(size=500) + 0.3 * y]
+    x = x.astype(np.float32)
+    ours = GradientBoostedTrees(n_estimators=3).fit(x, y)
+    ref = GradientBoostingClassifier(n_estimators=3, random_state=0).fit(x, y)
+    np.testing.assert_allclose(ours.feature_importances_, ref.feature_importances_, atol=1e-10)
+    np.testing.assert_allclose(ours.decision_function(x), ref.decision_function(x), atol=1e-8)
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="n_jobs"):
+        GradientBoostedTrees(n_jobs=0)
+    model = GradientBoostedTrees(n_estimators=2).fit(*_data(100, 3))
+    with pytest.raises(ValueError, match=r"shape \(n, 5\)"):
+        model.decision_function(np.zeros((4, 3)))
 
 
 def test_first_stage_is_identical_to_sklearn():

@@ -18,7 +18,7 @@ from pyrodis.seeding import as_generator
 
 from ._gbt import GradientBoostedTrees
 from .helpers import check_pair, varying_factors
-from .parallel import map_threads
+from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 
 ESTIMATORS = ("exact", "binned", "sklearn")
@@ -59,9 +59,10 @@ def disentanglement_completeness(importance) -> tuple[float, float]:
     return disentanglement, completeness
 
 
-def _fit_one(x_train, y_train, estimator: str, seed: int):
+def _fit_one(x_train, y_train, estimator: str, seed: int, n_jobs: int = 1):
     if estimator in ("exact", "binned"):
-        model = GradientBoostedTrees(exact=estimator == "exact", seed=seed).fit(x_train, y_train)
+        model = GradientBoostedTrees(exact=estimator == "exact", seed=seed, n_jobs=n_jobs)
+        model.fit(x_train, y_train)
         return model, model.feature_importances_
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -81,20 +82,22 @@ def importance_matrix(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance matrix R (codes × varying factors) and per-factor train and test accuracies.
 
-    ``estimator="exact"`` (default) uses the private numpy gradient-boosted trees
-    (``pyrodis.metrics._gbt``): sklearn's algorithm with sklearn's exact splits, found from
-    256-bin histograms plus an exact scan of the few bins whose interior can beat the bin edges.
+    ``estimator="exact"`` (default) uses the private gradient-boosted trees
+    (``pyrodis.metrics._gbt``): sklearn's algorithm with sklearn's exact splits, in compiled code.
     It agrees with ``GradientBoostingClassifier()`` to within sklearn's own seed-to-seed spread
     (tests: within 0.005 on six code types; the benchmark: ``benchmarks/RESULTS.md``).
-    ``"binned"`` is the faster approximation that splits only at the edges of ≤256 quantile bins:
-    measured bias against sklearn up to -0.09 in disentanglement and completeness and -0.03 in
-    training informativeness on noisy codes at 1,000 points (-0.003 / -0.002 / +0.017 on the
-    benchmark's codes at 10,000); use it only where that is acceptable.  ``"sklearn"`` runs
-    ``sklearn.ensemble.GradientBoostingClassifier()`` itself (minutes on 10,000 points).
+    ``"binned"`` splits only at the edges of ≤256 quantile bins (the estimator of earlier
+    versions, no faster now): measured bias against sklearn up to -0.09 in disentanglement and
+    completeness and -0.03 in training informativeness on noisy codes at 1,000 points (-0.003 /
+    -0.002 / +0.017 on the benchmark's codes at 10,000); use it only to reproduce old numbers.
+    ``"sklearn"`` runs ``sklearn.ensemble.GradientBoostingClassifier()`` itself (minutes on
+    10,000 points).
     ``seed`` only breaks ties between equally good splits (the reference leaves them unseeded).
     Factors with a single value on the training points are left out (no classifier can be
-    trained on them; the reference drops them from the dataset).  The factors' classifiers are
-    fitted on ``n_jobs`` threads (:mod:`pyrodis.metrics.parallel`; the values do not depend on it).
+    trained on them; the reference drops them from the dataset).  ``n_jobs`` threads
+    (:mod:`pyrodis.metrics.parallel`) grow the class trees of each boosting stage (``"exact"``,
+    ``"binned"``) or fit the factors' classifiers side by side (``"sklearn"``); the values do
+    not depend on it.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
@@ -106,14 +109,20 @@ def importance_matrix(
     rng = as_generator(seed)
     seeds = [int(rng.integers(2**31)) for _ in keep]  # drawn in order: the same for any n_jobs
 
+    ours = estimator != "sklearn"  # threads inside each fit, over its class trees
+    inner = resolve_jobs(n_jobs) if ours else 1
+
     def fit(col: int) -> tuple[np.ndarray, float, float]:
         k = keep[col]
-        model, imp = _fit_one(x_tr, y_tr[:, k], estimator, seeds[col])
-        train = np.mean(model.predict(x_tr) == y_tr[:, k])
+        model, imp = _fit_one(x_tr, y_tr[:, k], estimator, seeds[col], inner)
+        if ours:  # the fit's own scores: equal to predicting the training codes again
+            train = model.train_accuracy_
+        else:
+            train = np.mean(model.predict(x_tr) == y_tr[:, k])
         return np.abs(imp), float(train), float(np.mean(model.predict(x_te) == y_te[:, k]))
 
     classes = [len(np.unique(y_tr[:, k])) for k in keep]
-    fits = map_threads(fit, range(len(keep)), n_jobs, cost=classes)
+    fits = map_threads(fit, range(len(keep)), 1 if ours else n_jobs, cost=classes)
     importance = np.zeros((x_tr.shape[1], len(keep)))
     train_acc, test_acc = np.zeros(len(keep)), np.zeros(len(keep))
     for col, (imp, train, test) in enumerate(fits):
@@ -162,9 +171,9 @@ def dci(
     Samples ``num_train`` then ``num_test`` points in batches of ``batch_size`` from ``seed``,
     encodes them with ``representation`` and returns :func:`dci_from_codes`:
     ``disentanglement``, ``completeness``, ``informativeness`` (mean test accuracy) and
-    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (a faster
-    approximation with a measured bias) or ``"sklearn"`` (the reference classifier itself); see
-    :func:`importance_matrix`.  ``n_jobs``: threads for the factors' classifiers (default: as many
+    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (the approximation
+    of earlier versions, with a measured bias) or ``"sklearn"`` (the reference classifier itself); see
+    :func:`importance_matrix`.  ``n_jobs``: threads for the classifiers (default: as many
     as torch uses; see :mod:`pyrodis.metrics.parallel`).
     """
     train, test = code_sets(representation, dataset, seed, [num_train, num_test], batch_size)
