@@ -96,6 +96,10 @@ def test_bad_arguments_are_clear_errors():
     model = GradientBoostedTrees(n_estimators=2).fit(*_data(100, 3))
     with pytest.raises(ValueError, match=r"shape \(n, 5\)"):
         model.decision_function(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        GradientBoostedTrees().fit(np.array([[0.0], [np.nan], [1.0]]), [0, 1, 0])
+    with pytest.raises(ValueError, match=r"y \(n,\)"):
+        GradientBoostedTrees().fit(np.zeros((3, 2)), [0, 1])
 
 
 def test_first_stage_is_identical_to_sklearn():

@@ -102,19 +102,19 @@ class GradientBoostedTrees:
     # ------------------------------------------------------------------------------------ fitting
     def fit(self, X, y) -> GradientBoostedTrees:
         X = np.ascontiguousarray(X, dtype=np.float32)
-        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        y = np.asarray(y)
+        if X.ndim != 2 or y.shape != (len(X),):
+            raise ValueError(f"X must be (n, d) and y (n,), got shapes {X.shape} and {y.shape}")
+        if not np.isfinite(X).all():
+            raise ValueError("X holds NaN or infinite values (or values beyond float32's range)")
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 "y has a single class; a classifier needs at least two (leave out constant factors)"
             )
         n, d = X.shape
         self.n_features_in_ = d
-        order = np.ascontiguousarray(np.argsort(X, axis=0, kind="stable").T.astype(np.int32))
-        values = np.ascontiguousarray(np.take_along_axis(X.T, order, 1))  # (d, n)
-        bins = np.zeros((d, n), dtype=np.int32)
-        if not self.exact:
-            cuts = [bin_feature(v, self.max_bins) for v in values]
-            bins = np.stack([np.searchsorted(c, v) for c, v in zip(cuts, values)]).astype(np.int32)
+        order, values, bins = self._sorted_features(X)
         rng = np.random.default_rng(self.seed)
         n_classes = len(self.classes_)
         self._k = k = 1 if n_classes == 2 else n_classes
@@ -158,6 +158,17 @@ class GradientBoostedTrees:
         self.feature_importances_ = gain / total if total > 0 else gain
         self.train_accuracy_ = float(np.mean(self._decide(raw.T) == y_idx))
         return self
+
+    def _sorted_features(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each feature's sorting order (d, n) int32, its sorted values (d, n) float32 and their
+        quantile bins (d, n) int32 (all zero in exact mode, where bins are not used)."""
+        order = np.ascontiguousarray(np.argsort(X, axis=0, kind="stable").T.astype(np.int32))
+        values = np.ascontiguousarray(np.take_along_axis(X.T, order, 1))
+        if self.exact:
+            return order, values, np.zeros(values.shape, dtype=np.int32)
+        cuts = [bin_feature(v, self.max_bins) for v in values]
+        bins = np.stack([np.searchsorted(c, v) for c, v in zip(cuts, values)])
+        return order, values, bins.astype(np.int32)
 
     # --------------------------------------------------------------------------------- prediction
     def _decide(self, raw: np.ndarray) -> np.ndarray:
