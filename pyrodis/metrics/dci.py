@@ -171,10 +171,10 @@ def dci(
     Samples ``num_train`` then ``num_test`` points in batches of ``batch_size`` from ``seed``,
     encodes them with ``representation`` and returns :func:`dci_from_codes`:
     ``disentanglement``, ``completeness``, ``informativeness`` (mean test accuracy) and
-    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (the approximation
-    of earlier versions, with a measured bias) or ``"sklearn"`` (the reference classifier itself); see
-    :func:`importance_matrix`.  ``n_jobs``: threads for the classifiers (default: as many
-    as torch uses; see :mod:`pyrodis.metrics.parallel`).
+    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (the
+    approximation of earlier versions, with a measured bias) or ``"sklearn"`` (the reference
+    classifier itself); see :func:`importance_matrix`.  ``n_jobs``: threads for the classifiers
+    (default: as many as torch uses; see :mod:`pyrodis.metrics.parallel`).
     """
     train, test = code_sets(representation, dataset, seed, [num_train, num_test], batch_size)
     return dci_from_codes(
