@@ -33,26 +33,23 @@ import numpy as np
 from ._gbt_grow import FEATURE_THRESHOLD, grow_trees, newton_step, predict_raw, residuals
 
 
-def bin_feature(sorted_x: np.ndarray, max_bins: int | None) -> np.ndarray:
-    """Cut points (float64, increasing) of one float32 feature: x <= cuts[b] means bin <= b.
+def quantile_bins(sorted_x: np.ndarray, max_bins: int | None) -> np.ndarray:
+    """Bin (n,) int32 of each value of one sorted float32 feature, for ``exact=False``.
 
-    At most ``max_bins`` bins of about equal counts, cut only between value groups (a value
-    joins the previous one's group unless it exceeds it by more than 1e-7, in float32 as
-    sklearn compares them); one bin per group where there are fewer groups or ``max_bins`` is
-    None.
+    Values form groups as sklearn separates them (a value joins the previous one's group unless
+    it exceeds it by more than 1e-7, in float32); each group is its own bin where there are at
+    most ``max_bins`` groups (or ``max_bins`` is None), else the groups are merged into at most
+    ``max_bins`` bins of about equal counts.
     """
-    values, counts = np.unique(np.asarray(sorted_x, dtype=np.float32), return_counts=True)
-    keep = np.concatenate([[True], values[1:] > values[:-1] + FEATURE_THRESHOLD])
-    values = values.astype(np.float64)
-    lows = values[keep]  # first value of each group
-    highs = np.maximum.reduceat(values, np.flatnonzero(keep))
-    gcounts = np.bincount(np.cumsum(keep) - 1, weights=counts)
-    mids = highs[:-1] / 2.0 + lows[1:] / 2.0  # candidate thresholds between groups
-    if max_bins is None or len(lows) <= max_bins:
-        return mids
-    cum = np.cumsum(gcounts)[:-1]
-    targets = np.arange(1, max_bins) * (cum[-1] + gcounts[-1]) / max_bins
-    return mids[np.unique(np.clip(np.searchsorted(cum, targets), 0, len(mids) - 1))]
+    x = np.asarray(sorted_x, dtype=np.float32)
+    starts = np.concatenate([[True], x[1:] > x[:-1] + FEATURE_THRESHOLD])
+    group = np.cumsum(starts) - 1
+    if max_bins is None or group[-1] < max_bins:
+        return group.astype(np.int32)
+    cum = np.cumsum(np.diff(np.flatnonzero(np.r_[starts, True])))[:-1]  # counts up to each group
+    targets = np.arange(1, max_bins) * len(x) / max_bins
+    cut_after = np.unique(np.clip(np.searchsorted(cum, targets), 0, len(cum) - 1))
+    return np.searchsorted(cut_after, group, side="left").astype(np.int32)
 
 
 class GradientBoostedTrees:
@@ -166,9 +163,7 @@ class GradientBoostedTrees:
         values = np.ascontiguousarray(np.take_along_axis(X.T, order, 1))
         if self.exact:
             return order, values, np.zeros(values.shape, dtype=np.int32)
-        cuts = [bin_feature(v, self.max_bins) for v in values]
-        bins = np.stack([np.searchsorted(c, v) for c, v in zip(cuts, values)])
-        return order, values, bins.astype(np.int32)
+        return order, values, np.stack([quantile_bins(v, self.max_bins) for v in values])
 
     # --------------------------------------------------------------------------------- prediction
     def _decide(self, raw: np.ndarray) -> np.ndarray:

@@ -158,9 +158,8 @@ def _choose_splits(
                     if num * best_den[m, f] > best_num[m, f] * den:  # the first best position
                         best_num[m, f] = num
                         best_den[m, f] = den
-                        lo, hi = np.float64(last_x[m]), np.float64(v)
-                        mid = lo / 2.0 + hi / 2.0
-                        cut[m, f] = lo if mid == hi else mid
+                        # sklearn's midpoint, in float64 (strictly between two float32s)
+                        cut[m, f] = np.float64(last_x[m]) / 2.0 + np.float64(v) / 2.0
             left_n[m] = nl + 1.0
             left_g[m] += g[s]
             last_x[m] = v
