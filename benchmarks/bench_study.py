@@ -29,9 +29,9 @@ import ray  # noqa: E402
 import torch  # noqa: E402
 
 from pyrodis.runs import evaluate_run, train_run  # noqa: E402
-from pyrodis.runs.study import run_study  # noqa: E402
-from pyrodis.runs.study_file import expand_trials, read_study  # noqa: E402
-from pyrodis.runs.study_results import read_results  # noqa: E402
+from pyrodis.runs.study.file import expand_trials, read_study  # noqa: E402
+from pyrodis.runs.study.ray_runner import run_study  # noqa: E402
+from pyrodis.runs.study.results_table import read_results  # noqa: E402
 
 
 def tiny(steps: int, seeds: list[int], grid: list[dict]) -> dict:

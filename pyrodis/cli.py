@@ -11,9 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from pyrodis.cli_parser import build_parser  # noqa: E402
 from pyrodis.runs.config import ConfigError, parse_override  # noqa: E402
@@ -30,13 +28,14 @@ def _budget(args: argparse.Namespace) -> str:
 def _cmd_train(args: argparse.Namespace) -> int:
     from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.resolve import resolve_config
-    from pyrodis.runs.train import train_run
+    from pyrodis.runs.run_directory import RunDirectory
+    from pyrodis.runs.train import check_resume, default_out, train_run
 
-    if args.resume:
-        if args.preset or args.config or args.overrides or args.dataset or args.seed is not None:
-            raise ConfigError("--resume keeps the run's own config; give only --steps")
-        out, config = args.resume, None
-    else:
+    flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
+    flags.update({"--dataset": args.dataset, "--seed": args.seed})
+    check_resume(bool(args.resume), [f for f, v in flags.items() if v not in (None, [], "")])
+    config = None
+    if not args.resume:
         config = resolve_config(
             preset=args.preset,
             budget=_budget(args),
@@ -50,8 +49,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(json.dumps(config.to_dict(), indent=2))
             return 0
-        name = config.preset or config.objective.name
-        out = args.out or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.resume or args.out or default_out(config)
     try:
         run = train_run(
             out,
@@ -71,7 +69,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C mid-step, or one before training started
         kept = (
             f"{out} keeps its last checkpoint. Continue with: pyrodis train --resume {out}"
-            if (Path(out) / "config.json").exists()
+            if RunDirectory(out).config_file.exists()
             else "nothing was written"
         )
         print(f"\nstopped at once (second interrupt) without saving; {kept}", file=sys.stderr)
@@ -109,8 +107,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from pyrodis.runs import load_run
-    from pyrodis.runs.report import write_report
+    from pyrodis.runs.report.run_report import write_report
+    from pyrodis.runs.trained_run import load_run
 
     run = load_run(args.run, device=args.device or "cpu")
     if args.out is not None:
@@ -149,7 +147,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 def _cmd_study(args: argparse.Namespace) -> int:
     if args.study_command == "run":
-        from pyrodis.runs.study import run_study
+        from pyrodis.runs.study.ray_runner import run_study
 
         rows = run_study(
             args.study_file, args.out, address=args.address, max_concurrent=args.max_concurrent
@@ -159,7 +157,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         for name in failed:
             print(f"  not done: {name}", file=sys.stderr)
         return 1 if failed else 0
-    from pyrodis.runs.study_report import write_study_report
+    from pyrodis.runs.study.report import write_study_report
 
     print(f"wrote {write_study_report(args.dir)}")
     return 0

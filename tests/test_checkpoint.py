@@ -12,7 +12,7 @@ from pyrodis.runs.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
-from pyrodis.runs.rundir import RunLocked, refuse_if_locked, run_lock
+from pyrodis.runs.run_directory import RunDirectory, RunLocked
 
 
 def test_round_trip_and_pruning(tmp_path):
@@ -118,13 +118,14 @@ def test_a_crash_mid_write_keeps_the_previous_manifest(tmp_path, monkeypatch):
 
 
 def test_the_run_lock_names_its_holder_and_a_dead_holder_is_taken_over(tmp_path):
-    with run_lock(tmp_path):
+    run_dir = RunDirectory(tmp_path)
+    with run_dir.lock():
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
         with pytest.raises(RunLocked, match=f"is being trained by pid {os.getpid()}"):
-            refuse_if_locked(tmp_path)
+            run_dir.refuse_if_locked()
     (tmp_path / ".lock").write_text("999999999")  # a lock file left by a process now dead
-    refuse_if_locked(tmp_path)
-    with run_lock(tmp_path):
+    run_dir.refuse_if_locked()
+    with run_dir.lock():
         assert (tmp_path / ".lock").read_text() == str(os.getpid())
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from test_diagnostics_support import TinyBars, TinyVAE, png_size
 
-from pyrodis.runs.report import SECTIONS, write_report
+from pyrodis.runs.report.run_report import SECTIONS, write_report
 
 HISTORY = [
     {"step": s, "loss": 50.0 - s / 10, "recon": 40.0 - s / 20, "kl": 5.0, "disc_acc": 0.6}

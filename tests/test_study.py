@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from pyrodis.cli import main
-from pyrodis.runs.study_file import StudyError, expand_trials, read_study
+from pyrodis.runs.study.file import StudyError, expand_trials, read_study
 
 ray = pytest.importorskip("ray", reason="studies need the study extra: pip install '.[study]'")
 
 from pyrodis.runs.study import run_study  # noqa: E402
-from pyrodis.runs.study_report import SECTIONS, write_study_report  # noqa: E402
+from pyrodis.runs.study.report import SECTIONS, write_study_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

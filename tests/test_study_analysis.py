@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pyrodis.runs.study_analysis import (
+from pyrodis.runs.study.analyses import (
     distributions,
     median_ci,
     rank_correlation,

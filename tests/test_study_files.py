@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrodis.runs.study_file import expand_trials, read_study
+from pyrodis.runs.study.file import expand_trials, read_study
 
 STUDIES = sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.toml"))
 

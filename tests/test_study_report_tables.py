@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pyrodis.runs.study_report import HEADLINE, write_study_report
+from pyrodis.runs.study.report import HEADLINE, write_study_report
 
 #: the 17 columns of a real study (benchmarks/locatello-mini/study.json)
 ALL_SCORES = [

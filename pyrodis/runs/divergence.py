@@ -1,11 +1,9 @@
-"""What keeps a run's checkpoints trustworthy while it trains (``docs/runs.rst``).
+"""A run that diverges stops with one clear error (``docs/runs.rst``).
 
-:class:`RunCheckpoints` writes the periodic and the interrupt checkpoints: each holds the run's
-config record (so a damaged ``config.json`` can be recovered), is checked finite before it is
-written, and is written at most once per step (an interrupt right after a periodic checkpoint
-does not rewrite it). :func:`check_finite_parameters` runs after every step; a divergence becomes
-one :class:`TrainingDiverged` error that says where, what went non-finite, which checkpoint is
-the last good one and what to try.
+:func:`check_finite_parameters` runs after every step (the checkpoint saver of
+:class:`~pyrodis.runs.run_directory.RunDirectory` refuses non-finite state too); a divergence
+becomes one :class:`TrainingDiverged` error that says where, what went non-finite, which
+checkpoint is the last good one and what to try.
 """
 
 from __future__ import annotations
@@ -16,9 +14,7 @@ from typing import Any
 
 import torch
 
-from pyrodis.runs.checkpoint import non_finite_entries, save_checkpoint
-
-__all__ = ["RunCheckpoints", "TrainingDiverged", "check_finite_parameters", "diverged"]
+__all__ = ["TrainingDiverged", "check_finite_parameters", "describe_divergence", "diverged"]
 
 _ADVICE = (
     "try a new run with a lower optim.lr (e.g. a tenth), gradient clipping "
@@ -69,25 +65,3 @@ def diverged(out: Path, what: str, step: int, last_good: int | None) -> Training
             "evaluate, report and --resume use it (resuming the same config diverges again)"
         )
     return TrainingDiverged(f"training diverged: {what}. {kept}; {_ADVICE}", step, last_good)
-
-
-class RunCheckpoints:
-    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
-    written by this process (None before the first)."""
-
-    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
-        self.directory, self.keep, self.record = directory, keep, record
-        self.last, self.written = last, False
-
-    def __call__(self, trainer: Any, *_: Any) -> None:
-        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
-            return
-        state = trainer.state_dict()
-        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
-        if bad:
-            raise FloatingPointError(
-                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
-            )
-        state["run"] = self.record
-        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
-        self.last, self.written = trainer.step, True

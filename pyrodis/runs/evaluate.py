@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pyrodis.metrics import METRICS, evaluate
 from pyrodis.runs.config import ConfigError
-from pyrodis.runs.run import METRICS_FILE, load_run
+from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.runs.trained_run import load_run
 
 
 def evaluate_run(
@@ -62,8 +62,5 @@ def evaluate_run(
         "protocol_overrides": options,
         **result.to_dict(),
     }
-    path = Path(run_dir) / METRICS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
+    RunDirectory(run_dir).write_metrics(record)
     return result

@@ -1,145 +1,300 @@
-"""The run directory as a place to write: which ``--out`` is acceptable, one writer per run,
-and no half-made run left behind.
+"""A run directory on disk, owned by one class: :class:`RunDirectory`.
 
-:func:`check_fresh_out` refuses a directory that already holds a run or someone else's files
-(naming it, before anything is written); :func:`make_run_dir` creates it or says why it cannot;
-:func:`remove_half_made` removes what a fresh run wrote when it fails before its first checkpoint.
+Layout (``docs/runs.rst``)::
 
-One writer per run: an exclusive lock on a run directory while it is trained.
+    RUN/config.json        the full config, the library and torch/pyro versions, the history
+    RUN/log.csv            one row per logged step: step and every ELBO term (pyrodis.runs.run_log)
+    RUN/checkpoints/       step_XXXXXXXX.pt and latest.json (the format: pyrodis.runs.checkpoint)
+    RUN/metrics.json       `pyrodis evaluate RUN`
+    RUN/.lock              held by the process that trains it
+    RUN/figures/, RUN/report.html, RUN/report.json    `pyrodis report RUN`
 
-``RUN/.lock`` is locked with ``fcntl.flock`` and holds the pid of the process that holds it. The
-operating system releases the lock when that process ends in any way (normal exit, exception,
-``kill -9``), so a lock file left by a dead process is stale by construction and is simply
-taken over. Readers (evaluate, report) take no lock: checkpoints and their manifest are replaced
-atomically, so they always read one consistent checkpoint (``docs/runs.rst``).
+:class:`RunDirectory` owns that layout, the lock, ``config.json``, ``log.csv``, ``metrics.json``
+and the checkpoint saver; every file is replaced atomically (written under a temporary name, then
+renamed), so readers take no lock and always read one consistent state.
+
+One writer per run: ``RUN/.lock`` is locked with ``fcntl.flock`` and holds the holder's pid. The
+system releases the lock when that process ends in any way (exit, exception, ``kill -9``), so a
+lock file left by a dead process is stale by construction and is simply taken over.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import platform
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from pyrodis.runs.config import ConfigError
-from pyrodis.runs.run import CHECKPOINTS, CONFIG_FILE, LOG_FILE
+import pyro
+import torch
 
-LOCK_FILE = ".lock"
+from pyrodis.runs.checkpoint import (
+    CheckpointError,
+    load_latest_checkpoint,
+    non_finite_entries,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from pyrodis.runs.config import Config, ConfigError
+from pyrodis.runs.run_log import LogAppender, read_log
+from pyrodis.version import __version__
 
-__all__ = [
-    "LOCK_FILE",
-    "RunLocked",
-    "check_fresh_out",
-    "is_run",
-    "make_run_dir",
-    "refuse_if_locked",
-    "remove_half_made",
-    "run_lock",
-]
+CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS, LOCK_FILE = (
+    "config.json",
+    "log.csv",
+    "metrics.json",
+    "checkpoints",
+    ".lock",
+)
+
+__all__ = ["CheckpointSaver", "RunDirectory", "RunLocked"]
 
 
 class RunLocked(ConfigError):
     """Another live process is training the run directory."""
 
 
-def _holder(path: Path) -> str:
-    try:
-        pid = path.read_text().strip()
-    except OSError:
-        pid = ""
-    return f"pid {pid}" if pid.isdigit() else "another process (pid not yet recorded)"
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
 
 
-def _acquire(fd: int, run_dir: Path) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as err:
-        if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise
-        raise RunLocked(
-            f"{run_dir} is being trained by {_holder(run_dir / LOCK_FILE)}; one process trains "
-            "a run at a time. Wait for it to finish (or stop it), then try again"
-        ) from None
+class CheckpointSaver:
+    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
+    written by this process (None before the first).
+
+    Each checkpoint holds the run's config record (so a damaged ``config.json`` can be
+    recovered), is checked finite before it is written, and is written at most once per step (an
+    interrupt right after a periodic checkpoint does not rewrite it)."""
+
+    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
+        self.directory, self.keep, self.record = directory, keep, record
+        self.last, self.written = last, False
+
+    def __call__(self, trainer: Any, *_: Any) -> None:
+        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
+            return
+        state = trainer.state_dict()
+        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
+        if bad:
+            raise FloatingPointError(
+                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
+            )
+        state["run"] = self.record
+        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
+        self.last, self.written = trainer.step, True
 
 
-def refuse_if_locked(run_dir: Path) -> None:
-    """Raise :class:`RunLocked` when a live process trains ``run_dir`` (writes nothing)."""
-    try:
-        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
-    except OSError:  # no lock file: nobody trains it
-        return
-    try:
-        _acquire(fd, Path(run_dir))
-    finally:
-        os.close(fd)
+class RunDirectory:
+    """The run directory at ``path``: its layout, lock and files (nothing is read or written
+    until a method is called)."""
 
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config_file = self.path / CONFIG_FILE
+        self.log_file = self.path / LOG_FILE
+        self.metrics_file = self.path / METRICS_FILE
+        self.checkpoints = self.path / CHECKPOINTS
+        self.lock_file = self.path / LOCK_FILE
 
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold the exclusive lock of ``run_dir`` for the block; refuse if a live process holds it.
+    # --- what it is ---------------------------------------------------------------------------
+    def is_run(self) -> bool:
+        """True when it holds a run (a config, checkpoints or a lock)."""
+        return any(p.exists() for p in (self.config_file, self.checkpoints, self.lock_file))
 
-    A lock file whose process has died is not locked any more: it is taken over."""
-    path = Path(run_dir) / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        _acquire(fd, Path(run_dir))
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        os.fsync(fd)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock; the file stays, unlocked (stale)
+    def check_fresh(self) -> None:
+        """Refuse a directory that holds a run or someone else's files (before writing)."""
+        out = self.path
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out} is a file, not a directory; choose another --out")
+        if self.config_file.exists() or self.checkpoints.exists():
+            hint = (
+                ""
+                if any(self.checkpoints.glob("step_*.pt"))
+                else " (it stopped before its first checkpoint: --resume starts it again from "
+                "step 0)"
+            )
+            raise FileExistsError(
+                f"{out} already holds a run{hint}; continue it with `pyrodis train --resume "
+                f"{out}` (resume=True), or choose another output directory"
+            )
+        if out.is_dir() and not self.is_run() and any(out.iterdir()):
+            raise FileExistsError(
+                f"--out {out} is a non-empty directory that is not a pyrodis run; refusing to "
+                "write into it. Choose a new or empty directory"
+            )
 
+    def check_resumable(self) -> None:
+        if not self.is_run():
+            raise FileNotFoundError(
+                f"{self.path} is not a pyrodis run (no {CONFIG_FILE}, no checkpoints); start one "
+                f"with `pyrodis train --out {self.path}`"
+            )
 
-def is_run(out: Path) -> bool:
-    return any((out / name).exists() for name in (CONFIG_FILE, CHECKPOINTS, LOCK_FILE))
-
-
-def check_fresh_out(out: Path) -> None:
-    """Refuse an output directory that holds a run or someone else's files (before writing)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a directory; choose another --out")
-    if (out / CONFIG_FILE).exists() or (out / CHECKPOINTS).exists():
-        has_checkpoint = any((out / CHECKPOINTS).glob("step_*.pt"))
-        hint = (
-            ""
-            if has_checkpoint
-            else " (it stopped before its first checkpoint: --resume starts it again from step 0)"
-        )
-        raise FileExistsError(
-            f"{out} already holds a run{hint}; continue it with `pyrodis train --resume {out}` "
-            "(resume=True), or choose another output directory"
-        )
-    if out.is_dir() and not is_run(out) and any(out.iterdir()):
-        raise FileExistsError(
-            f"--out {out} is a non-empty directory that is not a pyrodis run; refusing to write "
-            "into it. Choose a new or empty directory"
-        )
-
-
-def make_run_dir(out: Path) -> bool:
-    """Create ``out`` (and parents); True when it did not exist before."""
-    existed = out.is_dir()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise ConfigError(
-            f"cannot write the run directory {out} ({err.strerror or err}); choose a writable --out"
-        ) from None
-    return not existed
-
-
-def remove_half_made(out: Path, created: bool) -> None:
-    """Remove what a fresh run wrote before failing ahead of its first checkpoint."""
-    for name in (CONFIG_FILE, LOG_FILE, CONFIG_FILE + ".tmp", LOG_FILE + ".tmp", LOCK_FILE):
-        (out / name).unlink(missing_ok=True)
-    for directory in (out / CHECKPOINTS, out) if created else (out / CHECKPOINTS,):
+    # --- one writer ---------------------------------------------------------------------------
+    def _acquire(self, fd: int) -> None:
         try:
-            directory.rmdir()
-        except OSError:  # not empty: keep what is not ours
-            pass
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            try:
+                pid = self.lock_file.read_text().strip()
+            except OSError:
+                pid = ""
+            holder = f"pid {pid}" if pid.isdigit() else "another process (pid not yet recorded)"
+            raise RunLocked(
+                f"{self.path} is being trained by {holder}; one process trains a run at a time. "
+                "Wait for it to finish (or stop it), then try again"
+            ) from None
+
+    def refuse_if_locked(self) -> None:
+        """Raise :class:`RunLocked` when a live process trains the run (writes nothing)."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDONLY)
+        except OSError:  # no lock file: nobody trains it
+            return
+        try:
+            self._acquire(fd)
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the exclusive lock for the block; refuse if a live process holds it (a lock file
+        whose process has died is not locked any more: it is taken over)."""
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._acquire(fd)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            os.fsync(fd)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock; the file stays, unlocked (stale)
+
+    # --- creating and cleaning up -------------------------------------------------------------
+    def create(self) -> bool:
+        """Create the directory (and parents); True when it did not exist before."""
+        existed = self.path.is_dir()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise ConfigError(
+                f"cannot write the run directory {self.path} ({err.strerror or err}); choose a "
+                "writable --out"
+            ) from None
+        return not existed
+
+    def remove_half_made(self, created: bool) -> None:
+        """Remove what a fresh run wrote before failing ahead of its first checkpoint."""
+        for path in (self.config_file, self.log_file, self.lock_file):
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        for directory in (self.checkpoints, self.path) if created else (self.checkpoints,):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty: keep what is not ours
+                pass
+
+    # --- config.json --------------------------------------------------------------------------
+    @staticmethod
+    def record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
+        """What ``config.json`` holds (and every checkpoint, under ``"run"``)."""
+        versions = {
+            "pyrodis": __version__,
+            "pyro": str(pyro.__version__),
+            "torch": str(torch.__version__),
+            "python": platform.python_version(),
+        }
+        return {"config": config.to_dict(), "versions": versions, "history": history}
+
+    def write_config(self, record: dict[str, Any]) -> None:
+        _write_json(self.config_file, record)
+
+    def read_config(self) -> tuple[Config, dict[str, Any]]:
+        """The run's :class:`Config` and the raw JSON (with versions) from ``config.json``."""
+        if not self.config_file.exists():
+            raise FileNotFoundError(
+                f"{self.path} is not a pyrodis run (no {CONFIG_FILE}); train one with "
+                "`pyrodis train --out DIR`"
+            )
+        try:
+            raw = json.loads(self.config_file.read_bytes().decode("utf-8"))
+            return Config.from_dict(raw["config"]), raw
+        except (KeyError, TypeError, ValueError) as err:  # ValueError: JSON, UTF-8, ConfigError
+            raise ConfigError(
+                f"{self.config_file} is not a valid pyrodis run config: {err}"
+            ) from err
+
+    def read(self) -> tuple[Config, dict[str, Any], dict[str, Any] | None, int]:
+        """``(config, record, state, step)``: the config, the config.json record (versions and
+        history) and the newest good checkpoint with its step.
+
+        A missing or damaged ``config.json`` is recovered from the record every checkpoint holds,
+        with a warning naming the file; without one the error says what is wrong."""
+        state, step = self.latest_checkpoint()
+        try:
+            config, record = self.read_config()
+        except (FileNotFoundError, ConfigError) as err:
+            saved = (state or {}).get("run")
+            if not saved:
+                raise
+            warnings.warn(
+                f"{err}; using the config stored in checkpoint step {step} instead (a resumed "
+                f"run rewrites {CONFIG_FILE})",
+                stacklevel=2,
+            )
+            return Config.from_dict(saved["config"]), dict(saved), state, step
+        return config, record, state, step
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def latest_checkpoint(self) -> tuple[dict[str, Any] | None, int]:
+        """The newest good checkpoint, or ``(None, 0)`` when it has none yet (a run stopped
+        before its first checkpoint); raises when checkpoints exist but none is usable."""
+        try:
+            return load_latest_checkpoint(self.checkpoints)
+        except CheckpointError:
+            if any(self.checkpoints.glob("step_*.pt")):
+                raise
+            return None, 0
+
+    def checkpoint_saver(self, keep: int, record: dict, last: int | None) -> CheckpointSaver:
+        """The saver of this run's checkpoints (stale temporaries of a killed writer removed)."""
+        remove_stale_temporaries(self.checkpoints)
+        return CheckpointSaver(self.checkpoints, keep, record, last)
+
+    # --- log.csv and metrics.json -------------------------------------------------------------
+    def read_log(self) -> list[dict[str, float]]:
+        return read_log(self.log_file)
+
+    def open_log(self, rows: list[dict[str, float]]) -> LogAppender:
+        """``log.csv`` written afresh with ``rows``, ready to append."""
+        return LogAppender(self.log_file, rows)
+
+    def write_metrics(self, record: dict[str, Any]) -> None:
+        _write_json(self.metrics_file, record)
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        """``metrics.json``, or None when absent or damaged (with a warning)."""
+        if not self.metrics_file.exists():
+            return None
+        try:
+            return json.loads(self.metrics_file.read_bytes().decode("utf-8"))
+        except ValueError as err:
+            warnings.warn(
+                f"{self.metrics_file} is damaged ({err}); ignoring it (run `pyrodis evaluate` "
+                "again)",
+                stacklevel=3,
+            )
+            return None

@@ -1,61 +1,51 @@
 """Train a configured run into a run directory, resumably (``pyrodis train`` calls this).
 
-:func:`train_run` reads as its steps: plan (what to train, from where), build (everything, before
-anything is written: a bad config leaves no half-made run), write the run's files, make the
-trainer, restore the checkpoint when resuming, train with periodic checkpoints, return the run.
+:func:`train_run` reads as its three steps: **plan** what to train and from where (the config, or
+the run's own config and newest checkpoint when resuming), **build** everything before anything
+is written (a bad config leaves no half-made run), **train** with periodic checkpoints. The run
+directory's files, lock and checkpoints belong to
+:class:`~pyrodis.runs.run_directory.RunDirectory`; the ``--resume`` rule is
+:func:`check_resume`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import platform
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyro
-import torch
 
 from pyrodis.inference import Trainer
 from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
-from pyrodis.runs.build import (
-    build_dataset,
-    build_device,
-    build_elbo,
-    build_model,
-    build_schedule,
-)
-from pyrodis.runs.checkpoint import remove_stale_temporaries
+from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_model, build_schedule
 from pyrodis.runs.config import Config, ConfigError
-from pyrodis.runs.run import (
-    CHECKPOINTS,
-    CONFIG_FILE,
-    LOG_FILE,
-    Run,
-    read_log,
-    read_run_files,
-    write_log,
-)
-from pyrodis.runs.rundir import (
-    check_fresh_out,
-    is_run,
-    make_run_dir,
-    refuse_if_locked,
-    remove_half_made,
-    run_lock,
-)
-from pyrodis.runs.safeguards import (
-    RunCheckpoints,
-    check_finite_parameters,
-    describe_divergence,
-    diverged,
-)
-from pyrodis.version import __version__
+from pyrodis.runs.divergence import check_finite_parameters, describe_divergence, diverged
+from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
+from pyrodis.runs.trained_run import Run
 
-__all__ = ["train_run"]
+__all__ = ["check_resume", "default_out", "train_run"]
+
+
+def check_resume(resume: bool, given: Iterable[str]) -> None:
+    """The ``--resume`` rule, written once: a resumed run keeps its own config, so nothing that
+    makes a config (``given``: a config, preset, config file, dataset, seed, overrides) may come
+    with it; only the total steps and the device may."""
+    given = list(given)
+    if resume and given:
+        raise ConfigError(
+            f"--resume keeps the run's own config; give only --steps (steps=), not "
+            f"{', '.join(given)}"
+        )
+
+
+def default_out(config: Config) -> Path:
+    """``runs/NAME-YYYYmmdd-HHMMSS``: where ``pyrodis train`` writes without ``--out``."""
+    name = config.preset or config.objective.name
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass
@@ -66,51 +56,35 @@ class _Plan:
     step: int
 
 
-@dataclass
-class _Parts:
-    elbo: Any
-    schedule: Any
-    train_data: Any
-    vae: Any
-
-
-def _check_out(out: Path, config: Config | None, resume: bool) -> None:
-    """Refuse a bad output directory or run before anything is created or written."""
-    refuse_if_locked(out)  # a run being trained is refused first, naming the process
-    if resume:
-        if config is not None:
-            raise ConfigError("a resumed run keeps its own config; pass only steps=")
-        if not is_run(out):
-            raise FileNotFoundError(
-                f"{out} is not a pyrodis run (no {CONFIG_FILE}, no checkpoints); start one with "
-                f"`pyrodis train --out {out}`"
-            )
-    else:
-        if config is None:
-            raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
-        check_fresh_out(out)
-
-
-def _plan(out: Path, config: Config | None, resume: bool, steps: int | None) -> _Plan:
+def _plan(run_dir: RunDirectory, config: Config | None, resume: bool, steps: int | None) -> _Plan:
     """What to train and from where (called under the run's lock)."""
     history: list[dict[str, Any]] = []
     state, step = None, 0
     if resume:
-        config, record, state, step = read_run_files(out)
+        config, record, state, step = run_dir.read()
         history = list(record.get("history", []))
         if steps is not None and steps < step:
-            raise ConfigError(f"{out} is already at step {step}; pass --steps of at least that")
+            raise ConfigError(
+                f"{run_dir.path} is already at step {step}; pass --steps of at least that"
+            )
     else:
-        check_fresh_out(out)  # again: another process may have made a run here meanwhile
+        run_dir.check_fresh()  # again: another process may have made a run here meanwhile
     if steps is not None:
         if steps < 1:
             raise ConfigError(f"steps must be >= 1, got {steps}")
         config.train.steps = steps
+    history.append(
+        {
+            "action": "resume" if resume else "train",
+            "steps": config.train.steps,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
     return _Plan(config, history, state, step)
 
 
-def _build(config: Config, device: str | None = None) -> _Parts:
-    """Everything the run needs; the global generators are seeded here, once per run."""
+def _build(config: Config, device: str | None, progress: bool) -> tuple[Trainer, Any]:
+    """The trainer and the VAE it trains; the global generators are seeded here, once per run."""
     elbo = build_elbo(config)
     schedule = build_schedule(config)
     pyro.set_rng_seed(config.seed)
@@ -121,68 +95,44 @@ def _build(config: Config, device: str | None = None) -> _Parts:
             f"({len(train_data)} images); use a batch_size of at most {len(train_data)}"
         )
     vae = build_model(config, train_data).to(build_device(config, device))
-    return _Parts(elbo, schedule, train_data, vae)
-
-
-def _record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
-    """What config.json holds (and every checkpoint, under ``"run"``)."""
-    return {
-        "config": config.to_dict(),
-        "versions": {
-            "pyrodis": __version__,
-            "pyro": str(pyro.__version__),
-            "torch": str(torch.__version__),
-            "python": platform.python_version(),
-        },
-        "history": history,
-    }
-
-
-def _write_config(out: Path, record: dict[str, Any]) -> None:
-    tmp = out / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(out / CONFIG_FILE)
-
-
-class _CsvLog:
-    """Appends rows to log.csv, rewriting it when a row brings a new column."""
-
-    def __init__(self, path: Path, rows: list[dict[str, float]]):
-        self.path, self.rows = path, list(rows)
-        write_log(path, self.rows)
-
-    def append(self, row: dict[str, float]) -> None:
-        self.rows.append(row)
-        with open(self.path, newline="") as fh:
-            header = next(csv.reader(fh), [])
-        if set(row) <= set(header):
-            with open(self.path, "a", newline="") as fh:
-                csv.DictWriter(fh, fieldnames=header).writerow(row)
-        else:
-            write_log(self.path, self.rows)
-
-
-def _trainer(config: Config, parts: _Parts, progress: bool) -> Trainer:
-    return Trainer(
-        parts.vae.model,
-        parts.vae.guide,
-        parts.elbo,
-        parts.train_data,
+    trainer = Trainer(
+        vae.model,
+        vae.guide,
+        elbo,
+        train_data,
         batch_size=config.train.batch_size,
         lr=config.optim.lr,
         betas=tuple(config.optim.betas),
-        schedule=parts.schedule,
+        schedule=schedule,
         clip_norm=config.optim.clip_norm,
         seed=config.seed,
         log_every=config.train.log_every,
         progress=progress,
-        device=next(parts.vae.parameters()).device,
+        device=next(vae.parameters()).device,
     )
+    return trainer, vae
 
 
-def _train(
-    trainer: Trainer, out: Path, config: Config, log: _CsvLog, saver: RunCheckpoints
-) -> None:
+def _restore(trainer: Trainer, run_dir: RunDirectory, plan: _Plan) -> list[dict[str, float]]:
+    """Continue from the plan's checkpoint; the log rows up to its step."""
+    if plan.state is None:
+        return []
+    try:
+        trainer.load_state_dict(plan.state)
+    except ParameterMismatch as err:
+        raise ConfigError(
+            f"the checkpoint of {run_dir.path} does not fit the model its config builds: {err}"
+        ) from None
+    run_dir.read_log()  # warns about damaged rows: the log is rewritten from the checkpoint
+    return [r for r in plan.state["history"] if r["step"] <= plan.step]
+
+
+def _train(trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: CheckpointSaver) -> list:
+    """Train to ``config.train.steps``, writing config.json, log.csv and checkpoints."""
+    config = plan.config
+    rows = _restore(trainer, run_dir, plan)
+    run_dir.write_config(saver.record)
+    log = run_dir.open_log(rows)
     trainer.callbacks += [(1, check_finite_parameters), (config.train.checkpoint_every, saver)]
     try:
         trainer.run(config.train.steps, on_log=log.append, on_interrupt=saver)
@@ -192,8 +142,9 @@ def _train(
         what = describe_divergence(err, trainer.step)
         if what is None:
             raise
-        raise diverged(out, what, trainer.step, saver.last) from None
+        raise diverged(run_dir.path, what, trainer.step, saver.last) from None
     saver(trainer)  # the final step (a no-op when a periodic checkpoint just saved it)
+    return log.rows
 
 
 def train_run(
@@ -213,10 +164,11 @@ def train_run(
     again from step 0. Ctrl-C or SIGTERM finishes the step in flight, saves a checkpoint and
     raises :class:`~pyrodis.inference.TrainingInterrupted`.
 
-    One process trains a run at a time (:func:`~pyrodis.runs.rundir.run_lock`; another gets
-    :class:`~pyrodis.runs.rundir.RunLocked` naming the holder's pid). ``out`` must be new, empty
-    or, with ``resume``, a run. A loss or parameter that goes non-finite stops training with
-    :class:`~pyrodis.runs.safeguards.TrainingDiverged`; no non-finite checkpoint is written. A
+    One process trains a run at a time (:meth:`RunDirectory.lock
+    <pyrodis.runs.run_directory.RunDirectory.lock>`; another gets
+    :class:`~pyrodis.runs.run_directory.RunLocked` naming the holder's pid). ``out`` must be new,
+    empty or, with ``resume``, a run. A loss or parameter that goes non-finite stops training with
+    :class:`~pyrodis.runs.divergence.TrainingDiverged`; no non-finite checkpoint is written. A
     fresh run that fails before its first checkpoint leaves nothing behind.
 
     A decaying learning-rate schedule (``cosine``) is timed by the run's total: resuming to the
@@ -225,51 +177,28 @@ def train_run(
     ``device`` overrides ``config.train.device`` (e.g. to resume a GPU run on a CPU: the
     checkpoint loads on any device).
     """
-    out = Path(out)
-    _check_out(out, config, resume)
-    created = make_run_dir(out)
-    with run_lock(out):
+    run_dir = RunDirectory(out)
+    run_dir.refuse_if_locked()  # a run being trained is refused first, naming the process
+    check_resume(resume, ["a config"] if config is not None else [])
+    if resume:
+        run_dir.check_resumable()
+    elif config is None:
+        raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
+    else:
+        run_dir.check_fresh()
+    created = run_dir.create()
+    with run_dir.lock():
         saver = None
         try:
-            plan = _plan(out, config, resume, steps)
-            saver = _start(out, plan, resume)
-            return _run(out, plan, saver, progress, device)
+            plan = _plan(run_dir, config, resume, steps)
+            record = run_dir.record(plan.config, plan.history)
+            last = plan.step if plan.state is not None else None
+            saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
+            trainer, vae = _build(plan.config, device, progress)
+            rows = _train(trainer, run_dir, plan, saver)
+            eval_data = build_dataset(plan.config, training=False)
         except BaseException:
             if not resume and (saver is None or not saver.written):
-                remove_half_made(out, created)
+                run_dir.remove_half_made(created)
             raise
-
-
-def _start(out: Path, plan: _Plan, resume: bool) -> RunCheckpoints:
-    remove_stale_temporaries(out / CHECKPOINTS)
-    plan.history.append(
-        {
-            "action": "resume" if resume else "train",
-            "steps": plan.config.train.steps,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-    )
-    record = _record(plan.config, plan.history)
-    last = plan.step if plan.state is not None else None
-    return RunCheckpoints(out / CHECKPOINTS, plan.config.train.keep_checkpoints, record, last)
-
-
-def _run(out: Path, plan: _Plan, saver: RunCheckpoints, progress: bool, device: str | None) -> Run:
-    parts = _build(plan.config, device)
-    trainer = _trainer(plan.config, parts, progress)
-    rows: list[dict[str, float]] = []
-    if plan.state is not None:
-        try:
-            trainer.load_state_dict(plan.state)
-        except ParameterMismatch as err:
-            raise ConfigError(
-                f"the checkpoint of {out} does not fit the model its config builds: {err}"
-            ) from None
-        read_log(out / LOG_FILE)  # warns about damaged rows: the log is rewritten below
-        rows = [r for r in plan.state["history"] if r["step"] <= plan.step]
-    _write_config(out, saver.record)
-    log = _CsvLog(out / LOG_FILE, rows)
-    _train(trainer, out, plan.config, log, saver)
-    parts.vae.eval()
-    eval_data = build_dataset(plan.config, training=False)
-    return Run(out, plan.config, parts.vae, eval_data, log.rows, None, trainer.step)
+    return Run(run_dir.path, plan.config, vae.eval(), eval_data, rows, None, trainer.step)

@@ -102,12 +102,12 @@ def test_an_interrupt_right_after_a_periodic_checkpoint_keeps_that_checkpoint(
     tmp_path, monkeypatch
 ):
     """In-process with a real SIGINT, delivered the moment the step-10 checkpoint is written."""
-    from pyrodis.runs import safeguards
+    from pyrodis.runs import run_directory
 
     args = ["train", *TINY, "--set", "train.keep_checkpoints=5"]
     assert main([*args, "--steps", "20", "--out", str(tmp_path / "straight")]) == 0
     saved = {}
-    original = safeguards.RunCheckpoints.__call__
+    original = run_directory.CheckpointSaver.__call__
 
     def save_then_signal(self, trainer, *rest):
         original(self, trainer, *rest)
@@ -116,7 +116,7 @@ def test_an_interrupt_right_after_a_periodic_checkpoint_keeps_that_checkpoint(
             saved["bytes"] = path.read_bytes()
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(safeguards.RunCheckpoints, "__call__", save_then_signal)
+    monkeypatch.setattr(run_directory.CheckpointSaver, "__call__", save_then_signal)
     assert main([*args, "--steps", "20", "--out", str(tmp_path / "run")]) == 130
     path = tmp_path / "run" / "checkpoints" / "step_00000010.pt"
     assert path.read_bytes() == saved["bytes"]  # not rewritten by the interrupt

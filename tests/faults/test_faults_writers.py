@@ -120,7 +120,7 @@ def test_divergence_keeps_the_last_good_checkpoint_for_resume(tmp_path, capsys, 
 
 
 def test_a_pyro_validation_error_about_nan_parameters_reads_as_divergence():
-    from pyrodis.runs.safeguards import describe_divergence
+    from pyrodis.runs.divergence import describe_divergence
 
     with pytest.raises(ValueError) as info:
         torch.distributions.Normal(torch.tensor([float("nan")]), 1.0, validate_args=True)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from pyrodis.data import PairedFactors
-from pyrodis.runs import report_html as H
+from pyrodis.runs.report import html
 
 __all__ = ["changed_latent_table", "pair_section"]
 
@@ -45,9 +45,9 @@ def pair_section(table: dict) -> str:
     """The report section of :func:`changed_latent_table`'s result."""
     matrix = np.asarray(table["matrix"])
     rows = [[f"z{j}", *matrix[j]] for j in range(matrix.shape[0])]
-    body = H.table(["latent", *table["factor_names"]], rows) + (
+    body = html.table(["latent", *table["factor_names"]], rows) + (
         f"<p>Share of {table['num_pairs']} pairs (exactly one factor changed) in which the "
         "model's adaptive rule treats each latent as changed, by the factor that really changed. "
         "A disentangled pair model has one high entry per factor column.</p>"
     )
-    return H.section("weak-supervision", "Shared vs changed latents (weak supervision)", body)
+    return html.section("weak-supervision", "Shared vs changed latents (weak supervision)", body)

@@ -29,10 +29,10 @@ from pyrodis.diagnostics import (
 )
 from pyrodis.diagnostics.decomposition import DEFAULT_SUBSET_SIZE
 from pyrodis.diagnostics.training_plots import history_terms
-from pyrodis.runs import report_html as H
-from pyrodis.runs.pair_report import changed_latent_table, pair_section
-from pyrodis.runs.report_sections import SECTIONS, report_sections
-from pyrodis.runs.run import single_image_pair
+from pyrodis.runs.report import html
+from pyrodis.runs.report.pair_runs import changed_latent_table, pair_section
+from pyrodis.runs.report.sections import SECTIONS, report_sections
+from pyrodis.runs.trained_run import single_image_pair
 
 __all__ = ["SECTIONS", "report_numbers", "write_report"]
 
@@ -234,5 +234,5 @@ def write_report(
     (out / "report.json").write_text(json.dumps(numbers, indent=2, default=str))
     title = f"pyrodis report — {Path(run.path).name} ({run.elbo_name})"
     html_path = out / "report.html"
-    html_path.write_text(H.page(title, sections), encoding="utf-8")
+    html_path.write_text(html.page(title, sections), encoding="utf-8")
     return html_path

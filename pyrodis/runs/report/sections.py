@@ -1,10 +1,10 @@
-"""The sections of a run's report page, built from the numbers of :mod:`pyrodis.runs.report`."""
+"""The sections of a run's report page, built from the numbers of :mod:`pyrodis.runs.report.run_report`."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pyrodis.runs import report_html as H
+from pyrodis.runs.report import html
 
 __all__ = ["SECTIONS", "report_sections"]
 
@@ -30,7 +30,7 @@ _TITLES = (
 
 
 def _summary(run, numbers: dict) -> str:
-    return H.table(
+    return html.table(
         ["item", "value"],
         [
             ["run", str(run.path)],
@@ -44,12 +44,12 @@ def _summary(run, numbers: dict) -> str:
 
 def _metrics(run) -> str:
     if not run.metrics:
-        return H.missing("No metrics for this run: run `pyrodis evaluate RUN` to compute them.")
-    body = H.table(
-        ["metric", "value", "mean", "std", "ci_low", "ci_high"], H.metric_rows(run.metrics)
+        return html.missing("No metrics for this run: run `pyrodis evaluate RUN` to compute them.")
+    body = html.table(
+        ["metric", "value", "mean", "std", "ci_low", "ci_high"], html.metric_rows(run.metrics)
     )
-    settings = H.metric_settings(run.metrics)
-    return body + ("<p>Evaluation settings:</p>" + H.pretty_json(settings) if settings else "")
+    settings = html.metric_settings(run.metrics)
+    return body + ("<p>Evaluation settings:</p>" + html.pretty_json(settings) if settings else "")
 
 
 def _decomposition(numbers: dict) -> str:
@@ -57,8 +57,8 @@ def _decomposition(numbers: dict) -> str:
     rows = [[t, dec[t], dec[f"{t}_se"]] for t in ("mi", "tc", "dwkl", "kl")]
     method = numbers["aggregate_posterior"].get("kl_method", "closed form")
     rows.append([f"kl ({method})", dec["kl_analytic"], ""])
-    return H.table(["term", "nats", "standard error"], rows) + (
-        f"<p>Estimator: {H.esc(dec['estimator'])}; {dec['num_samples']} samples. MI + TC + dwKL "
+    return html.table(["term", "nats", "standard error"], rows) + (
+        f"<p>Estimator: {html.esc(dec['estimator'])}; {dec['num_samples']} samples. MI + TC + dwKL "
         "equals the Monte-Carlo KL exactly; it estimates the average KL of the last row.</p>"
     )
 
@@ -70,7 +70,7 @@ def _kl_table(numbers: dict) -> str:
     rows = [[names[j], kl[j], se[j], dwkl[j], mvar[j]] for j in np.argsort(kl)[::-1]]
     header = ["latent", "KL (nats)", "KL standard error", "dim-wise KL", "Var of mean"]
     prior = numbers["aggregate_posterior"]["prior"]
-    return H.table(header, rows) + f"<p>KL against the prior: {H.esc(prior)}.</p>"
+    return html.table(header, rows) + f"<p>KL against the prior: {html.esc(prior)}.</p>"
 
 
 def _active(numbers: dict) -> str:
@@ -78,7 +78,7 @@ def _active(numbers: dict) -> str:
     body = (
         f"<p>{act['count']} of {len(act['mask'])} latents active "
         f"(Cov_x E[z_j|x] &gt; {act['threshold']}, Burda et al. 2016): "
-        f"{H.esc(', '.join(act['latents']) or 'none')}.</p>"
+        f"{html.esc(', '.join(act['latents']) or 'none')}.</p>"
     )
     if "mutual_information" not in numbers:
         return body
@@ -90,7 +90,7 @@ def _active(numbers: dict) -> str:
     ]
     return (
         body
-        + H.table(["latent", "active", "matched factor", "max MI (nats)"], rows)
+        + html.table(["latent", "active", "matched factor", "max MI (nats)"], rows)
         + (
             "<p>Each factor is matched to one latent by maximal total discretised MI; a match "
             "of an inactive latent or with a small MI means nothing.</p>"
@@ -100,22 +100,22 @@ def _active(numbers: dict) -> str:
 
 def _figures(figures: list, absent: list) -> str:
     shown = "".join(
-        f'<figure id="fig-{H.esc(n)}">{H.image_tag(p, n)}<figcaption>{H.esc(c)}</figcaption>'
+        f'<figure id="fig-{html.esc(n)}">{html.image_tag(p, n)}<figcaption>{html.esc(c)}</figcaption>'
         "</figure>"
         for n, c, p in figures
     )
-    return shown + "".join(H.missing(f"Not shown — {a}.") for a in absent)
+    return shown + "".join(html.missing(f"Not shown — {a}.") for a in absent)
 
 
 def report_sections(run, numbers: dict, figures: list, absent: list) -> list[str]:
     """The HTML sections of the page, in the order of :data:`SECTIONS`."""
     bodies = [
         _summary(run, numbers),
-        H.pretty_json(numbers["config"]),
+        html.pretty_json(numbers["config"]),
         _metrics(run),
         _decomposition(numbers),
         _kl_table(numbers),
         _active(numbers),
         _figures(figures, absent),
     ]
-    return [H.section(a, t, b) for a, t, b in zip(SECTIONS, _TITLES, bodies)]
+    return [html.section(a, t, b) for a, t, b in zip(SECTIONS, _TITLES, bodies)]

@@ -1,5 +1,5 @@
 """The Locatello et al. (2019) analyses of a study's results table (numbers only; figures and the
-page are :mod:`pyrodis.runs.study_report`). Protocol: ``docs/runs.rst`` (Studies).
+page are :mod:`pyrodis.runs.study.report`). Protocol: ``docs/runs.rst`` (Studies).
 
 - :func:`distributions`: each metric per setting (objective + hyperparameters), every point, the
   median and a bootstrap percentile CI of the median.
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pyrodis.runs.presets import WEAKLY_SUPERVISED
-from pyrodis.runs.study_results import finite
+from pyrodis.runs.study.results_table import finite
 
 __all__ = [
     "distributions",

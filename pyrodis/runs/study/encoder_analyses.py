@@ -20,8 +20,8 @@ import numpy as np
 from pyrodis.diagnostics.factor_mi import discretised_mutual_information
 from pyrodis.metrics import discrete_entropy, udr
 from pyrodis.metrics.sampling import encode
-from pyrodis.runs.run import load_run
-from pyrodis.runs.study_task import RUNS_DIR
+from pyrodis.runs.study.trial import RUNS_DIR
+from pyrodis.runs.trained_run import load_run
 
 __all__ = ["correlated_pair_mi", "udr_scores"]
 

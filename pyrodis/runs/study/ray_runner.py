@@ -1,7 +1,7 @@
 """Run a study on Ray: every trial a run directory, resumable, fault-isolated (``pyrodis study run``).
 
-:func:`run_study` expands and validates every trial (:mod:`pyrodis.runs.study_file`), then runs
-the trials that are not finished as Ray tasks (:func:`pyrodis.runs.study_task.run_trial`):
+:func:`run_study` expands and validates every trial (:mod:`pyrodis.runs.study.file`), then runs
+the trials that are not finished as Ray tasks (:func:`pyrodis.runs.study.trial.run_trial`):
 
 - a finished trial (record ``done``, run at its configured steps, ``metrics.json`` present) is
   skipped without touching its run directory;
@@ -19,7 +19,7 @@ A started trial keeps the config it started with (its run directory's ``config.j
 larger ``train.steps`` in the study file extends it. To change anything else, use a new ``DIR``.
 
 Afterwards ``DIR/results.csv`` (and ``results.parquet`` with pandas + pyarrow) holds one row per
-trial (:mod:`pyrodis.runs.study_results`).
+trial (:mod:`pyrodis.runs.study.results_table`).
 """
 
 from __future__ import annotations
@@ -33,16 +33,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pyrodis.runs.run import METRICS_FILE
-from pyrodis.runs.study_file import StudyError, StudySpec, Trial, expand_trials, read_study
-from pyrodis.runs.study_results import write_results
-from pyrodis.runs.study_task import RUNS_DIR, one_line, read_record, run_trial, write_record
+from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.runs.study.file import StudyError, StudySpec, Trial, expand_trials, read_study
+from pyrodis.runs.study.results_table import write_results
+from pyrodis.runs.study.trial import RUNS_DIR, one_line, read_record, run_trial, write_record
 
 __all__ = ["SPEC_FILE", "run_study"]
 
 SPEC_FILE = "spec.json"
 #: the folder holding this pyrodis package: workers import the same code as the driver
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 def _import_ray() -> Any:
@@ -94,7 +94,7 @@ def _is_finished(out: Path, trial: Trial, record: dict[str, Any]) -> bool:
     return (
         record.get("status") == "done"
         and record.get("steps") == trial.config.train.steps
-        and (out / RUNS_DIR / trial.trial_id / METRICS_FILE).exists()
+        and RunDirectory(out / RUNS_DIR / trial.trial_id).metrics_file.exists()
     )
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from pyrodis.figures import hide_unused, new_figure, panel_grid, save_figure
-from pyrodis.runs import report_html as H
-from pyrodis.runs import study_analysis as A
-from pyrodis.runs.study_file import StudyError
-from pyrodis.runs.study_models import correlated_pair_mi, udr_scores
-from pyrodis.runs.study_results import metric_columns, read_results
+from pyrodis.runs.report import html
+from pyrodis.runs.study import analyses
+from pyrodis.runs.study.encoder_analyses import correlated_pair_mi, udr_scores
+from pyrodis.runs.study.file import StudyError
+from pyrodis.runs.study.results_table import metric_columns, read_results
 
 __all__ = ["SECTIONS", "write_study_report"]
 
@@ -111,7 +111,7 @@ def _share_parts(shares: dict[str, dict]) -> list[str]:
 def _shares_table(shares: dict[str, dict]) -> str:
     parts = _share_parts(shares)
     rows = [[m, *(s[p] for p in parts), s["trials"]] for m, s in shares.items()]
-    return H.table(["metric", *parts, "trials"], rows)
+    return html.table(["metric", *parts, "trials"], rows)
 
 
 def plot_pair_mi(entries: list[dict], path: Path) -> Path:
@@ -131,15 +131,15 @@ def plot_pair_mi(entries: list[dict], path: Path) -> Path:
 
 
 def _figure(path: Path, caption: str) -> str:
-    return f"<figure>{H.image_tag(path, caption)}<figcaption>{H.esc(caption)}</figcaption></figure>"
+    return f"<figure>{html.image_tag(path, caption)}<figcaption>{html.esc(caption)}</figcaption></figure>"
 
 
 def _trials_section(rows: list[dict]) -> str:
     counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "failed", "pending")}
     failed = [[r["trial"], r["failures"], r["error"]] for r in rows if r["status"] != "done"]
-    body = H.table(["status", "trials"], [[k, v] for k, v in counts.items()])
+    body = html.table(["status", "trials"], [[k, v] for k, v in counts.items()])
     if failed:
-        body += H.table(["trial", "failures", "error"], failed)
+        body += html.table(["trial", "failures", "error"], failed)
     return body
 
 
@@ -154,7 +154,7 @@ def _medians_table(dist: dict[str, list[dict]]) -> str:
             return ""
         return f"{e['median']:.3g} [{e['ci_low']:.3g}, {e['ci_high']:.3g}] (n={len(e['values'])})"
 
-    return H.table(["setting", *dist], [[s, *(cell(m, s) for m in dist)] for s in settings])
+    return html.table(["setting", *dist], [[s, *(cell(m, s) for m in dist)] for s in settings])
 
 
 def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
@@ -167,28 +167,28 @@ def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
         "trials": len(rows),
         "done": sum(r["status"] == "done" for r in rows),
         "metrics": metrics,
-        "distributions": A.distributions(rows, metrics),
-        "rank_correlation": A.rank_correlation(rows, metrics),
-        "variance_shares": A.variance_shares(rows, metrics),
-        "variance_shares_unsupervised": A.unsupervised_variance_shares(rows, metrics),
-        "udr": {"model_scores": scores, **A.udr_selection(rows, scores, metrics)},
+        "distributions": analyses.distributions(rows, metrics),
+        "rank_correlation": analyses.rank_correlation(rows, metrics),
+        "variance_shares": analyses.variance_shares(rows, metrics),
+        "variance_shares_unsupervised": analyses.unsupervised_variance_shares(rows, metrics),
+        "udr": {"model_scores": scores, **analyses.udr_selection(rows, scores, metrics)},
         "correlated_pair_mi": correlated_pair_mi(out, rows) if varies_pair else [],
     }
 
 
 def _udr_section(udr: dict[str, Any], fig_dir: Path) -> str:
     if not udr["settings"]:
-        return H.missing("UDR needs at least two finished seeds of a setting.")
-    body = H.table(
+        return html.missing("UDR needs at least two finished seeds of a setting.")
+    body = html.table(
         ["setting", "median UDR"], sorted(udr["settings"].items(), key=lambda kv: -kv[1])
     )
-    body += f"<p>UDR selects <b>{H.esc(udr['selected'])}</b>.</p>"
+    body += f"<p>UDR selects <b>{html.esc(udr['selected'])}</b>.</p>"
     rows = [
         [m, c["udr_selected"], c["best"], c["best_setting"], c["random"], c["spearman_udr"]]
         for m, c in udr["metrics"].items()
     ]
     header = ["metric", "UDR-selected", "best", "best setting", "random (mean)", "ρ(UDR, metric)"]
-    return body + H.table(header, rows)
+    return body + html.table(header, rows)
 
 
 def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str]:
@@ -199,12 +199,12 @@ def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str
         caption = "Each trial (dots), median and 95% bootstrap CI of the median"
         parts["distributions"] = _figure(fig, caption) + _medians_table(dist)
     else:
-        parts["distributions"] = H.missing("no finished trial has metrics yet")
+        parts["distributions"] = html.missing("no finished trial has metrics yet")
     if len(corr["metrics"]) >= 2:
         fig = plot_matrix(corr, fig_dir / "rank_correlation.png")
         parts["rank-correlation"] = _figure(fig, "Spearman rank correlation between metrics")
     else:
-        parts["rank-correlation"] = H.missing("needs at least two metrics")
+        parts["rank-correlation"] = html.missing("needs at least two metrics")
     if shares:
         fig = plot_shares(shares, fig_dir / "variance.png")
         parts["variance"] = _figure(fig, "Share of variance by source") + _shares_table(shares)
@@ -216,20 +216,20 @@ def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str
                 + _shares_table(alone)
             )
     else:
-        parts["variance"] = H.missing("needs at least two finished trials")
+        parts["variance"] = html.missing("needs at least two finished trials")
     parts["udr"] = _udr_section(data["udr"], fig_dir)
     pair = data["correlated_pair_mi"]
     if pair:
         fig = plot_pair_mi(pair, fig_dir / "correlated_pair.png")
         parts["correlated"] = _figure(fig, "Correlated pair: one latent's MI with both factors")
     else:
-        parts["correlated"] = H.missing(
+        parts["correlated"] = html.missing(
             "the study does not vary data.correlated / correlation_sigma"
         )
     titles = dict(zip(SECTIONS, ("Trials", "Metric distributions", "Rank correlation",
                                   "Variance explained", "UDR model selection",
                                   "Correlated factors")))  # fmt: skip
-    return [H.section(name, titles[name], parts[name]) for name in SECTIONS]
+    return [html.section(name, titles[name], parts[name]) for name in SECTIONS]
 
 
 def write_study_report(out: str | Path) -> Path:
@@ -242,5 +242,5 @@ def write_study_report(out: str | Path) -> Path:
     (out / JSON_FILE).write_text(json.dumps(data, indent=2, default=float))
     sections = _sections(data, rows, out / FIG_DIR)
     path = out / HTML_FILE
-    path.write_text(H.page(f"Study {data['study']}", sections))
+    path.write_text(html.page(f"Study {data['study']}", sections))
     return path

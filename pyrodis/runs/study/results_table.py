@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pyrodis.metrics import METRICS
-from pyrodis.runs.report_html import metric_rows
-from pyrodis.runs.run import LOG_FILE, METRICS_FILE, read_log
-from pyrodis.runs.study_file import StudySpec, Trial
-from pyrodis.runs.study_task import RUNS_DIR, read_record
+from pyrodis.runs.report.html import metric_rows
+from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.runs.study.file import StudySpec, Trial
+from pyrodis.runs.study.trial import RUNS_DIR, read_record
 
 __all__ = ["metric_columns", "read_results", "trial_row", "write_results"]
 
@@ -34,14 +34,14 @@ def _cell(value: Any) -> Any:
 
 
 def _metrics(run_dir: Path) -> dict[str, float]:
-    path = run_dir / METRICS_FILE
+    path = RunDirectory(run_dir).metrics_file
     if not path.exists():
         return {}
     return {row[0]: row[1] for row in metric_rows(json.loads(path.read_text())) if row[1] != ""}
 
 
 def _final_terms(run_dir: Path) -> tuple[int | None, dict[str, float]]:
-    rows = read_log(run_dir / LOG_FILE)
+    rows = RunDirectory(run_dir).read_log()
     if not rows:
         return None, {}
     last = rows[-1]

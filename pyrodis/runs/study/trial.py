@@ -58,11 +58,11 @@ def limit_threads(threads: int) -> None:
 def _train_and_evaluate(run_dir: Path, config: dict[str, Any]) -> int:
     from pyrodis.runs.config import Config
     from pyrodis.runs.evaluate import evaluate_run
-    from pyrodis.runs.run import CONFIG_FILE
+    from pyrodis.runs.run_directory import RunDirectory
     from pyrodis.runs.train import train_run
 
     cfg = Config.from_dict(config)
-    if (run_dir / CONFIG_FILE).exists():  # interrupted or failed before: continue exactly
+    if RunDirectory(run_dir).config_file.exists():  # interrupted or failed before: continue exactly
         run = train_run(run_dir, resume=True, steps=cfg.train.steps, progress=False)
     else:
         run = train_run(run_dir, cfg, progress=False)

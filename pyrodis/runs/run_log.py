@@ -1,0 +1,76 @@
+"""The format of a run's ``log.csv``: one row per logged step, the step and every ELBO term.
+
+:func:`read_log` skips a damaged row with a warning (the checkpoints hold the full history);
+:func:`write_log` rewrites the file atomically; :class:`LogAppender` appends one row at a time and
+rewrites the file when a row brings a new column. :class:`~pyrodis.runs.run_directory.RunDirectory`
+is the one user of these (``docs/runs.rst``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from pathlib import Path
+
+__all__ = ["LogAppender", "read_log", "write_log"]
+
+
+def read_log(path: Path) -> list[dict[str, float]]:
+    """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet).
+
+    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped with a
+    warning naming the file and line: the checkpoints hold the full history, and a resumed run
+    rewrites the log from them."""
+    if not path.exists():
+        return []
+    rows: list[dict[str, float]] = []
+    with open(path, newline="", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        for row in reader:
+            try:
+                if None in row or None in row.values():
+                    raise ValueError("wrong number of fields")
+                parsed = {k: float(v) if v != "" else math.nan for k, v in row.items()}
+                parsed["step"] = int(row["step"])
+            except (KeyError, ValueError, TypeError) as err:
+                warnings.warn(
+                    f"{path}: skipping damaged line {reader.line_num} ({err}); the run's "
+                    "checkpoints hold the full history",
+                    stacklevel=2,
+                )
+                continue
+            rows.append(parsed)
+    return rows
+
+
+def write_log(path: Path, rows: list[dict[str, float]]) -> None:
+    """Rewrite ``log.csv`` with ``rows`` (columns: the union of the rows' keys, step first)."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+class LogAppender:
+    """Appends rows to ``log.csv`` (written afresh with ``rows`` first), rewriting the file when
+    a row brings a new column; ``rows`` is every row so far."""
+
+    def __init__(self, path: Path, rows: list[dict[str, float]]):
+        self.path, self.rows = path, list(rows)
+        write_log(path, self.rows)
+
+    def append(self, row: dict[str, float]) -> None:
+        self.rows.append(row)
+        with open(self.path, newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if set(row) <= set(header):
+            with open(self.path, "a", newline="") as fh:
+                csv.DictWriter(fh, fieldnames=header).writerow(row)
+        else:
+            write_log(self.path, self.rows)
