@@ -29,6 +29,7 @@ pure noise: for Gaussian noise ``SS_A / SS_total ~ Beta((a-1)/2, (ab-a)/2)``, me
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,9 @@ SOURCES = ("setting", "seed", "residual")
 def crossed_table(
     rows: list[dict[str, Any]], metric: str
 ) -> tuple[np.ndarray, list[str], list[Any]]:
-    """The complete block ``(settings × seeds)`` of ``metric`` over the finished runs: the seed
-    indices every setting has, and the settings that have all of them (the others are left
-    out, so the design stays balanced)."""
+    """The complete block ``(settings × seeds)`` of ``metric`` over the finished runs: the
+    largest set of cells made of some seed indices and the settings that have all of them (the
+    other runs are left out, so the design stays balanced)."""
     cells: dict[str, dict[Any, float]] = {}
     for row in rows:
         if row.get("status") == "done" and finite(row.get(metric)):
@@ -56,10 +57,13 @@ def crossed_table(
     for by_seed in cells.values():
         for s in by_seed:
             counts[s] = counts.get(s, 0) + 1
-    # seeds kept: those present in the most settings; settings kept: those having all of them
-    most = max(counts.values())
-    seeds = sorted(s for s, c in counts.items() if c == most)
-    settings = [name for name, by_seed in cells.items() if all(s in by_seed for s in seeds)]
+    best: tuple[int, list[Any], list[str]] = (0, [], [])
+    for c in sorted(set(counts.values())):  # the largest block of seeds present >= c times
+        seeds = sorted(s for s, n in counts.items() if n >= c)
+        names = [name for name, by_seed in cells.items() if all(s in by_seed for s in seeds)]
+        if len(seeds) * len(names) > best[0]:
+            best = (len(seeds) * len(names), seeds, names)
+    _, seeds, settings = best
     table = np.array([[cells[name][s] for s in seeds] for name in settings])
     return table, settings, seeds
 
@@ -110,6 +114,30 @@ def _shares(parts: np.ndarray) -> np.ndarray:
         return np.where(total > 0, parts / np.where(total > 0, total, 1.0), np.nan)
 
 
+def _bootstrap(comp: np.ndarray, a: int, b: int, num_boot: int, seed: int) -> np.ndarray:
+    """Components re-estimated on ``num_boot`` tables drawn from the fitted model."""
+    rng = np.random.default_rng(seed)
+    sd = np.sqrt(comp)
+    sims = (
+        rng.normal(0, sd[0], (num_boot, a, 1))
+        + rng.normal(0, sd[1], (num_boot, 1, b))
+        + rng.normal(0, sd[2], (num_boot, a, b))
+    )
+    return _components(*_anova(sims), a, b)
+
+
+def _f_tests(ms: np.ndarray, dfs: np.ndarray) -> dict[str, dict[str, Any]]:
+    """``F = MS / MS_E`` of the setting and of the seed index, with its p-value."""
+    from scipy.stats import f as f_dist
+
+    out = {}
+    for k, name in enumerate(SOURCES[:2]):
+        stat = ms[k] / ms[2] if ms[2] > 0 else float("nan")
+        p = float(f_dist.sf(stat, dfs[k], dfs[2])) if np.isfinite(stat) else float("nan")
+        out[name] = {"F": float(stat), "df": [int(dfs[k]), int(dfs[2])], "p_value": p}
+    return out
+
+
 def crossed_components(
     table: np.ndarray,
     *,
@@ -124,8 +152,6 @@ def crossed_components(
     descriptive ``ss_share`` and its ``pure_noise`` expectation; ``f_tests`` for the setting and
     the seed index; the design (``settings``, ``seeds``, ``runs``).
     """
-    from scipy.stats import f as f_dist
-
     y = np.asarray(table, dtype=np.float64)
     if y.ndim != 2 or min(y.shape) < 2 or not np.all(np.isfinite(y)):
         raise ValueError(
@@ -136,17 +162,11 @@ def crossed_components(
     ss, dfs = _anova(y)
     comp = _components(ss, dfs, a, b)
     shares = _shares(comp)
-    rng = np.random.default_rng(seed)
-    sd = np.sqrt(comp)
-    sims = (
-        rng.normal(0, sd[0], (num_boot, a, 1))
-        + rng.normal(0, sd[1], (num_boot, 1, b))
-        + rng.normal(0, sd[2], (num_boot, a, b))
-    )
-    boot_comp = _components(*_anova(sims), a, b)
-    boot_shares = _shares(boot_comp)
+    boot_comp = _bootstrap(comp, a, b, num_boot, seed)
     q = [(1 - level) / 2, (1 + level) / 2]
-    share_ci = np.nanquantile(boot_shares, q, axis=0) if np.isfinite(boot_shares).any() else None
+    with warnings.catch_warnings():  # a table with no variance at all has no share
+        warnings.simplefilter("ignore", RuntimeWarning)
+        share_ci = np.nanquantile(_shares(boot_comp), q, axis=0)
     comp_ci = np.quantile(boot_comp, q, axis=0)
     ss_total = ss.sum()
     noise = pure_noise_shares(dict(zip(SOURCES, dfs.astype(int).tolist())), level)
@@ -157,19 +177,13 @@ def crossed_components(
             "variance": float(comp[k]),
             "variance_ci": [float(comp_ci[0, k]), float(comp_ci[1, k])],
             "share": float(shares[k]),
-            "share_ci": [float(share_ci[0, k]), float(share_ci[1, k])]
-            if share_ci is not None
-            else [float("nan")] * 2,
+            "share_ci": [float(share_ci[0, k]), float(share_ci[1, k])],
             "ss_share": float(ss[k] / ss_total) if ss_total > 0 else float("nan"),
             "df": int(dfs[k]),
             "mean_square": float(ms[k]),
             "pure_noise": noise[name],
         }
-    f_tests = {}
-    for k, name in enumerate(SOURCES[:2]):
-        stat = ms[k] / ms[2] if ms[2] > 0 else float("nan")
-        p = float(f_dist.sf(stat, dfs[k], dfs[2])) if np.isfinite(stat) else float("nan")
-        f_tests[name] = {"F": float(stat), "df": [int(dfs[k]), int(dfs[2])], "p_value": p}
+    f_tests = _f_tests(ms, dfs)
     return {
         "sources": sources,
         "f_tests": f_tests,

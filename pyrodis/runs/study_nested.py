@@ -20,6 +20,7 @@ from the fitted components, as for the crossed design (:mod:`pyrodis.runs.study_
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,31 @@ def _shares(parts: np.ndarray) -> np.ndarray:
     return np.where(total > 0, parts / safe, np.nan)
 
 
+def _bootstrap(
+    comp: np.ndarray, levels: list[tuple[np.ndarray, int]], num_boot: int, seed: int
+) -> np.ndarray:
+    """Sums of squares of ``num_boot`` tables drawn from the fitted components."""
+    rng = np.random.default_rng(seed)
+    n = len(levels[0][0])
+    sims = rng.normal(0, 1, (num_boot, n)) * np.sqrt(comp[-1])
+    for (codes, m), var in zip(levels[1:-1], comp[:-1]):
+        sims += rng.normal(0, np.sqrt(var), (num_boot, m))[:, codes]
+    return _sums_of_squares(sims, levels)
+
+
+def _levels(groups: dict[str, list[Any]], n: int) -> list[tuple[np.ndarray, int]]:
+    """(codes, number of groups) per level: the grand mean, ``groups``, then every run."""
+    levels = [(np.zeros(n, int), 1)] + [_codes(v) for v in groups.values()]
+    levels.append((np.arange(n), n))
+    for (outer, _), (inner, m) in zip(levels[:-1], levels[1:]):
+        if len(set(zip(outer.tolist(), inner.tolist()))) != m:
+            raise ValueError(
+                f"the levels {list(groups)} are not nested: a group of one level falls in two "
+                "groups of the level before; label each group with its parents' labels"
+            )
+    return levels
+
+
 def nested_components(
     values: np.ndarray,
     groups: dict[str, list[Any]],
@@ -94,30 +120,20 @@ def nested_components(
             f"level; got {n} values and levels of lengths {[len(v) for v in groups.values()]}"
         )
     names = [*groups, residual]
-    levels = [(np.zeros(n, int), 1)] + [_codes(v) for v in groups.values()]
-    levels.append((np.arange(n), n))
-    sizes = np.array([m for _, m in levels])
-    dfs = np.diff(sizes).astype(np.float64)
-    for (outer, _), (inner, m) in zip(levels[:-1], levels[1:]):
-        if len(set(zip(outer.tolist(), inner.tolist()))) != m:
-            raise ValueError(
-                f"the levels {list(groups)} are not nested: a group of one level falls in two "
-                "groups of the level before; label each group with its parents' labels"
-            )
+    levels = _levels(groups, n)
+    dfs = np.diff([m for _, m in levels]).astype(np.float64)
     t = np.array([[_t(*lev, *levels[k]) for k in range(1, len(levels))] for lev in levels])
     coef = np.diff(t, axis=0)  # (K, K): E[SS_l] = Σ_k coef[l, k] σ²_k
     ss = _sums_of_squares(y, levels)
     comp = _henderson(ss, coef, dfs)
-    rng = np.random.default_rng(seed)
-    sims = rng.normal(0, 1, (num_boot, n)) * np.sqrt(comp[-1])
-    for (codes, m), var in zip(levels[1:-1], comp[:-1]):
-        sims += rng.normal(0, np.sqrt(var), (num_boot, m))[:, codes]
-    boot_ss = _sums_of_squares(sims, levels)
+    boot_ss = _bootstrap(comp, levels, num_boot, seed)
     boot_ss_shares = _shares(boot_ss)
     boot_shares = _shares(_henderson(boot_ss, coef, dfs))
     q = [(1 - level) / 2, (1 + level) / 2]
-    ss_ci = np.nanquantile(boot_ss_shares, q, axis=0)
-    sh_ci = np.nanquantile(boot_shares, q, axis=0)
+    with warnings.catch_warnings():  # a table with no variance at all has no share
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ss_ci = np.nanquantile(boot_ss_shares, q, axis=0)
+        sh_ci = np.nanquantile(boot_shares, q, axis=0)
     ss_shares, shares = _shares(ss), _shares(comp)
     noise = pure_noise_shares(dict(zip(names, dfs.astype(int).tolist())), level)
     sources = {

@@ -1,16 +1,16 @@
 """Every claim of a study with its uncertainty: the whole analysis from a results table
 (``docs/studies.rst``).
 
-:func:`uncertainty_analysis` takes the rows of ``results.csv`` (:func:`pyrodis.runs.study_results.
-read_results`) and returns plain dicts:
+:func:`uncertainty_analysis` takes the rows of ``results.csv`` (as
+:func:`~pyrodis.runs.study_results.read_results` reads them) and returns plain dicts:
 
 - ``design``: settings, seed indices, runs, and the smallest p-value an exact test of two settings
   can reach with this many seeds (3 against 3: 0.1 two-sided) -- the design's resolution.
 - ``crossed``: per metric, setting × seed-index variance components, intervals and F tests
-  (:mod:`pyrodis.runs.study_crossed`).
+  (:mod:`pyrodis.runs.study_crossed`); ``crossed_unsupervised``, the same over the unsupervised
+  runs when weakly-supervised ones are present.
 - ``nested`` / ``nested_unsupervised``: supervision → objective → hyperparameter → seed, the
-  descriptive shares with intervals and their pure-noise expectation (:mod:`pyrodis.runs.
-  study_nested`); the second over the unsupervised runs when weakly-supervised ones are present.
+  descriptive shares with intervals and their pure-noise expectation (:mod:`pyrodis.runs.study_nested`); the second over the unsupervised runs when weakly-supervised ones are present.
 - ``spearman``: the supervised metrics' Spearman matrices over runs and over setting medians
   (:mod:`pyrodis.runs.study_correlation`).
 - ``udr``: UDR against each supervised metric at both levels, over all runs and over the
@@ -18,8 +18,7 @@ read_results`) and returns plain dicts:
   encoders, so a table without run directories passes the saved ones, e.g. ``study.json``'s
   ``udr.model_scores``).
 - ``comparisons``: per supervised metric, every pair of settings by an exact permutation test
-  with Holm-adjusted p-values, and the two best settings by median (:mod:`pyrodis.runs.
-  study_exact`).
+  with Holm-adjusted p-values, and the two best settings by median (:mod:`pyrodis.runs.study_exact`).
 """
 
 from __future__ import annotations
