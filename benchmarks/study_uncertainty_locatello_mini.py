@@ -2,7 +2,7 @@
 
 Reads ``benchmarks/locatello-mini/results.csv`` (27 runs: 9 settings × seeds 0-2) and the per-run
 UDR scores saved in ``study.json`` (UDR needs the trained encoders, which are not shipped), runs
-:func:`pyrodis.runs.study_uncertainty.uncertainty_analysis` and prints, for each sentence of
+:func:`pyrodis.runs.study.uncertainty.uncertainty_analysis` and prints, for each sentence of
 README.md / benchmarks/RESULTS.md that says more than the data, the numbers that replace it:
 each with its n, its interval and its test. Intervals: 95 %, 2,000 bootstrap draws, seed 0.
 
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pyrodis.runs.study_analysis import supervision
-from pyrodis.runs.study_correlation import spearman_intervals
-from pyrodis.runs.study_exact import permutation_test
-from pyrodis.runs.study_results import read_results
-from pyrodis.runs.study_uncertainty import uncertainty_analysis
+from pyrodis.runs.study.analyses import supervision
+from pyrodis.runs.study.correlation import spearman_intervals
+from pyrodis.runs.study.exact import permutation_test
+from pyrodis.runs.study.results_table import read_results
+from pyrodis.runs.study.uncertainty import uncertainty_analysis
 
 HERE = Path(__file__).parent
 MINI = HERE / "locatello-mini"

@@ -10,13 +10,13 @@ from scipy.stats import f as f_dist
 from scipy.stats import permutation_test as scipy_permutation_test
 from scipy.stats import spearmanr
 
-from pyrodis.runs.study_analysis import variance_shares
-from pyrodis.runs.study_correlation import spearman_intervals
-from pyrodis.runs.study_crossed import crossed_components, crossed_table
-from pyrodis.runs.study_exact import min_attainable_p, pairwise_settings, permutation_test
-from pyrodis.runs.study_nested import nested_components
-from pyrodis.runs.study_results import read_results
-from pyrodis.runs.study_uncertainty import uncertainty_analysis, with_udr
+from pyrodis.runs.study.analyses import variance_shares
+from pyrodis.runs.study.correlation import spearman_intervals
+from pyrodis.runs.study.crossed import crossed_components, crossed_table
+from pyrodis.runs.study.exact import min_attainable_p, pairwise_settings, permutation_test
+from pyrodis.runs.study.nested import nested_components
+from pyrodis.runs.study.results_table import read_results
+from pyrodis.runs.study.uncertainty import uncertainty_analysis, with_udr
 
 MINI = Path(__file__).parent.parent / "benchmarks" / "locatello-mini"
 SOURCES = ("setting", "seed", "residual")

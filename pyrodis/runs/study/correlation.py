@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.runs.study_results import finite
+from pyrodis.runs.study.results_table import finite
 
 __all__ = ["LEVELS", "spearman_intervals"]
 

@@ -2,23 +2,23 @@
 (``docs/studies.rst``).
 
 :func:`uncertainty_analysis` takes the rows of ``results.csv`` (as
-:func:`~pyrodis.runs.study_results.read_results` reads them) and returns plain dicts:
+:func:`~pyrodis.runs.study.results_table.read_results` reads them) and returns plain dicts:
 
 - ``design``: settings, seed indices, runs, and the smallest p-value an exact test of two settings
   can reach with this many seeds (3 against 3: 0.1 two-sided) -- the design's resolution.
 - ``crossed``: per metric, setting × seed-index variance components, intervals and F tests
-  (:mod:`pyrodis.runs.study_crossed`); ``crossed_unsupervised``, the same over the unsupervised
+  (:mod:`pyrodis.runs.study.crossed`); ``crossed_unsupervised``, the same over the unsupervised
   runs when weakly-supervised ones are present.
 - ``nested`` / ``nested_unsupervised``: supervision → objective → hyperparameter → seed, the
-  descriptive shares with intervals and their pure-noise expectation (:mod:`pyrodis.runs.study_nested`); the second over the unsupervised runs when weakly-supervised ones are present.
+  descriptive shares with intervals and their pure-noise expectation (:mod:`pyrodis.runs.study.nested`); the second over the unsupervised runs when weakly-supervised ones are present.
 - ``spearman``: the supervised metrics' Spearman matrices over runs and over setting medians
-  (:mod:`pyrodis.runs.study_correlation`).
+  (:mod:`pyrodis.runs.study.correlation`).
 - ``udr``: UDR against each supervised metric at both levels, over all runs and over the
   unsupervised ones, when per-run UDR scores are given (:func:`with_udr`; they need the trained
   encoders, so a table without run directories passes the saved ones, e.g. ``study.json``'s
   ``udr.model_scores``).
 - ``comparisons``: per supervised metric, every pair of settings by an exact permutation test
-  with Holm-adjusted p-values, and the two best settings by median (:mod:`pyrodis.runs.study_exact`).
+  with Holm-adjusted p-values, and the two best settings by median (:mod:`pyrodis.runs.study.exact`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.runs.study_analysis import supervised, supervision
-from pyrodis.runs.study_correlation import LEVELS, spearman_intervals
-from pyrodis.runs.study_crossed import crossed_components, crossed_table
-from pyrodis.runs.study_exact import min_attainable_p, pairwise_settings, permutation_test
-from pyrodis.runs.study_nested import nested_components
-from pyrodis.runs.study_results import finite
+from pyrodis.runs.study.analyses import supervised, supervision
+from pyrodis.runs.study.correlation import LEVELS, spearman_intervals
+from pyrodis.runs.study.crossed import crossed_components, crossed_table
+from pyrodis.runs.study.exact import min_attainable_p, pairwise_settings, permutation_test
+from pyrodis.runs.study.nested import nested_components
+from pyrodis.runs.study.results_table import finite
 
 __all__ = ["UDR_COLUMN", "uncertainty_analysis", "with_udr"]
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.runs.study_results import finite
+from pyrodis.runs.study.results_table import finite
 
 __all__ = ["crossed_components", "crossed_table", "pure_noise_shares"]
 

@@ -5,7 +5,7 @@ Levels ``l = 1 .. L`` group the runs ever more finely (a supervision regime, an 
 it, a setting within that); the seed is the residual within a setting. With ``P_l`` the
 projection onto level ``l``'s group means (``P_0`` the grand mean, ``P_{L+1} = I``),
 ``SS_l = y' (P_l - P_{l-1}) y``: the descriptive share ``SS_l / SS_total`` is exactly
-:func:`pyrodis.runs.study_analysis.variance_shares`. Under pure Gaussian noise it is
+:func:`pyrodis.runs.study.analyses.variance_shares`. Under pure Gaussian noise it is
 ``Beta(df_l / 2, (N - 1 - df_l) / 2)`` with mean ``df_l / (N - 1)``, ``df_l`` the number of
 groups at level ``l`` less those at ``l - 1``: a 24-run study of 4 objectives × 2
 hyperparameters × 3 seeds expects 0.13 / 0.17 / 0.70 when nothing matters.
@@ -15,7 +15,7 @@ of level ``k``) has ``E[SS_l] = Σ_k σ²_k (t_{l,k} - t_{l-1,k})`` with
 ``t_{l,k} = Σ_g Σ_h n_{gh}² / n_g`` (``n_{gh}`` runs in group ``g`` of level ``l`` and ``h`` of
 ``k``); solving it is Henderson's method I, exact for unbalanced designs (Searle, Casella &
 McCulloch 1992, ch. 5). Negative estimates are truncated at 0. Intervals: a parametric bootstrap
-from the fitted components, as for the crossed design (:mod:`pyrodis.runs.study_crossed`).
+from the fitted components, as for the crossed design (:mod:`pyrodis.runs.study.crossed`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.runs.study_crossed import pure_noise_shares
+from pyrodis.runs.study.crossed import pure_noise_shares
 
 __all__ = ["nested_components"]
 
