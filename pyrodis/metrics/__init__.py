@@ -24,9 +24,9 @@ The building blocks (``importance_matrix``, ``disentanglement_completeness``,
 
 from .beta_vae import beta_vae_points, beta_vae_score
 from .dci import dci, dci_from_codes, disentanglement_completeness, importance_matrix
+from .discretize import histogram_discretize
 from .evaluate import DEFAULT_METRICS, METRICS, EvaluationResult, evaluate, repeat_seeds
 from .factor_vae import factor_vae_score, factor_vae_votes
-from .helpers import histogram_discretize
 from .irs import irs, irs_from_codes
 from .mig import mig_from_codes, mutual_information_gap
 from .mig_chen import chen_mig, marginal_entropies

@@ -15,8 +15,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
+from .ground_truth import fixed_factor_groups, require_discrete
 from .parallel import single_blas_thread
-from .points import fixed_factor_groups, require_discrete
 from .sampling import Representation, encode_groups
 
 

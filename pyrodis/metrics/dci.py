@@ -17,7 +17,7 @@ import numpy as np
 from pyrodis.seeding import as_generator
 
 from ._gbt import GradientBoostedTrees
-from .helpers import check_pair, varying_factors
+from .checks import check_pair, varying_factors
 from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 

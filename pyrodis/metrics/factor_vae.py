@@ -15,7 +15,7 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .points import fixed_factor_groups, points_of, require_discrete
+from .ground_truth import fixed_factor_groups, points_of, require_discrete
 from .sampling import Representation, encode_groups, encode_points
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_pair, histogram_discretize, top_two_gap, varying_factors
+from .checks import check_pair, varying_factors
+from .discretize import histogram_discretize
+from .gaps import top_two_gap
 from .mig_chen import chen_mig
 from .plugin_mi import discrete_entropy, mutual_info_matrix
 from .sampling import Representation, code_sets

@@ -24,8 +24,8 @@ from scipy.special import logsumexp
 
 from pyrodis.seeding import as_generator
 
-from .helpers import top_two_gap
-from .points import FactorPoints, IndexPoints, check_dataset, points_of
+from .gaps import top_two_gap
+from .ground_truth import FactorPoints, IndexPoints, check_dataset, points_of
 from .sampling import CHUNK_SIZE, as_code_rows
 
 Posterior = Callable[..., tuple]

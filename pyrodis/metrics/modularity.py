@@ -17,7 +17,8 @@ import warnings
 
 import numpy as np
 
-from .helpers import check_pair, histogram_discretize, varying_factors
+from .checks import check_pair, varying_factors
+from .discretize import histogram_discretize
 from .parallel import map_threads
 from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets

@@ -16,7 +16,8 @@ import warnings
 
 import numpy as np
 
-from .helpers import check_pair, top_two_gap, varying_factors
+from .checks import check_pair, varying_factors
+from .gaps import top_two_gap
 from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 

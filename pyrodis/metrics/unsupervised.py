@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_codes, histogram_discretize
+from .checks import check_codes
+from .discretize import histogram_discretize
 from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets
 
