@@ -89,7 +89,7 @@ def sap_from_codes(
     return {"sap": float(np.mean(top_two_gap(matrix)))}
 
 
-def sap_score(
+def sap(
     representation: Representation,
     dataset,
     seed: int | np.random.Generator | None = 0,
@@ -110,3 +110,7 @@ def sap_score(
     sets = code_sets(representation, dataset, seed, sizes, batch_size)
     test = sets[1] if len(sets) > 1 else (None, None)
     return sap_from_codes(*sets[0], *test, continuous=continuous, n_jobs=n_jobs)
+
+
+#: the earlier name of :func:`sap`, kept as an alias (``docs/api.rst``)
+sap_score = sap

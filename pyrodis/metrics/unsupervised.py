@@ -83,7 +83,7 @@ def unsupervised_from_codes(codes, num_bins: int = 20) -> dict[str, float]:
     }
 
 
-def unsupervised_scores(
+def unsupervised(
     representation: Representation,
     dataset,
     seed: int | np.random.Generator | None = 0,
@@ -96,3 +96,7 @@ def unsupervised_scores(
     ``batch_size`` from ``seed`` (Locatello et al. 2019), plus the number of active units."""
     ((codes, _),) = code_sets(representation, dataset, seed, [num_train], batch_size)
     return unsupervised_from_codes(codes, num_bins)
+
+
+#: the earlier name of :func:`unsupervised`, kept as an alias (``docs/api.rst``)
+unsupervised_scores = unsupervised
