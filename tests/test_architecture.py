@@ -19,6 +19,7 @@ LAYERS = {
     "version": 0,
     "devices": 0,
     "figures": 0,
+    "openmp": 0,
     "data": 1,
     "metrics": 1,
     "models": 2,
