@@ -4,7 +4,7 @@ Per point: pick a factor k uniformly among the factors with more than one value,
 of ``batch_size`` (64) factor vectors, copy factor k from the first into the second, and take the
 mean over the batch of |r(x1) - r(x2)| as the feature, with label k.  A multinomial
 ``LogisticRegression()`` (sklearn defaults, no standardisation) is trained on 10,000 such points;
-the score is its accuracy on 5,000 more.  It saturates easily (β = 1 can score > 0.95).
+the score is its accuracy on 5,000 more.  It saturates easily (``docs/metrics.rst``).
 """
 
 from __future__ import annotations

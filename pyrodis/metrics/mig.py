@@ -28,8 +28,8 @@ def mig_from_codes(codes, factors, num_bins: int = 20) -> dict[str, float]:
     matrix and the factor entropies are plug-in estimates in nats on the same points.  Factors
     with a single value on the points (H = 0, e.g. dSprites' colour) are left out — the reference
     drops them from the dataset; with a single code the second-best MI is taken as 0 (the
-    reference crashes).  Returns ``{"mig": value}``.  Perfect codes reach only ≈0.88 on dSprites' factor sizes because 20 bins
-    cannot resolve 32 or 40 classes.
+    reference crashes).  Returns ``{"mig": value}``.  Bins cap what a perfect code can reach when a
+    factor has more classes than ``num_bins`` (``docs/metrics.rst``, discretisation).
     """
     z, y = check_pair(codes, factors)
     y = y[:, varying_factors(y)]

@@ -3,8 +3,8 @@
 Score matrix S[code, factor]: discrete factors (the study setting) — test accuracy of
 ``LinearSVC(C=0.01, class_weight="balanced")`` trained on that single code; continuous factors —
 R² = cov(z, v)² / (var z var v) on the training points (0 when var z ≤ 1e-12).  SAP = mean over
-factors of the gap between the two largest entries of the factor's column.  A perfect code scores
-only ≈0.25 on dSprites: a linear classifier on one scalar cannot separate many classes.
+factors of the gap between the two largest entries of the factor's column.  A linear classifier on one
+scalar cannot separate many classes, so even a perfect code scores low (``docs/metrics.rst``).
 The SVM is regularised (C = 0.01) on the raw code, so the discrete score depends on each code's
 scale (a code with a small range cannot be separated at all); that is the reference protocol and is
 kept.  The continuous (R²) score is scale-free.
