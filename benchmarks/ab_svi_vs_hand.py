@@ -7,13 +7,14 @@ repeats on this machine (the hand-written steps are those of ``bench_elbo.py``).
     OMP_WAIT_POLICY=PASSIVE python benchmarks/ab_svi_vs_hand.py
 """
 
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pyro  # noqa: E402

@@ -19,10 +19,14 @@ import platform
 import time
 from datetime import datetime, timezone
 
-import numpy as np
-import torch
+from pyrodis.openmp import set_passive_wait
 
-from pyrodis.data import DSprites, Shapes3D, make_loader
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from pyrodis.data import DSprites, Shapes3D, make_loader  # noqa: E402
 
 
 def rate(fn, n: int) -> float:

@@ -16,10 +16,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import pyro  # noqa: E402
 import torch  # noqa: E402

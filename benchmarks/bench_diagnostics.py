@@ -12,11 +12,12 @@ both alike.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import torch  # noqa: E402
 

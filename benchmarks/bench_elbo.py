@@ -26,7 +26,9 @@ import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import pyro  # noqa: E402
 import torch  # noqa: E402

@@ -9,11 +9,12 @@ step time of each is compared. Goal (issue 4): ratio ≤ 1.05.
 """
 
 import argparse
-import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import pyro  # noqa: E402
 import torch  # noqa: E402

@@ -23,7 +23,9 @@ import os
 import time
 import warnings
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import numpy as np  # noqa: E402
 import scipy.linalg  # noqa: E402

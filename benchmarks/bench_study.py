@@ -16,14 +16,15 @@
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import ray  # noqa: E402
 import torch  # noqa: E402

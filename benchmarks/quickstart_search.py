@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from pyrodis.openmp import set_passive_wait
+
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import torch  # noqa: E402
 

@@ -10,9 +10,10 @@ import sys
 
 # Document the package of this checkout, whatever is installed.
 sys.path.insert(0, os.path.abspath(".."))
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import pyrodis  # noqa: E402
+from pyrodis.openmp import set_passive_wait  # noqa: E402
+
+set_passive_wait()  # before autodoc imports torch
 
 project = "pyrodis"
 author = "the pyrodis authors"

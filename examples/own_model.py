@@ -17,7 +17,7 @@ from torch import nn
 
 from pyrodis.data import DSprites, make_loader
 from pyrodis.inference import TCELBO
-from pyrodis.metrics import mutual_information_gap
+from pyrodis.metrics import mig
 
 
 class Encoder(nn.Module):
@@ -74,9 +74,9 @@ def main(steps: int = 2000, batch_size: int = 64, num_eval: int = 10_000) -> flo
         with torch.no_grad():
             return encoder(x)[0].numpy()
 
-    mig = mutual_information_gap(represent, data, num_train=num_eval, seed=0)
-    print(f"MIG = {mig['mig']:.3f}")
-    return mig["mig"]
+    scores = mig(represent, data, num_train=num_eval, seed=0)
+    print(f"MIG = {scores['mig']:.3f}")
+    return scores["mig"]
 
 
 if __name__ == "__main__":

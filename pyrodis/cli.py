@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from pyrodis.openmp import set_passive_wait
 
 # Before torch is imported anywhere: OpenMP spin-waiting makes torch ~10x slower on a loaded
 # machine with few cores (libgomp reads this once, when it is loaded).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_passive_wait()
 
 import argparse  # noqa: E402
 import json  # noqa: E402

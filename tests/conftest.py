@@ -1,6 +1,6 @@
-import os
+from pyrodis.openmp import set_passive_wait
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_passive_wait()  # before torch is imported: it loads the OpenMP runtime
 
 import pyro  # noqa: E402
 import pytest  # noqa: E402

@@ -20,6 +20,7 @@ LAYERS = {
     "version": 0,
     "devices": 0,
     "figures": 0,
+    "openmp": 0,
     "data": 1,
     "metrics": 1,
     "models": 2,

@@ -4,7 +4,7 @@ import torch
 
 from pyrodis.data import DSprites
 from pyrodis.data.dsprites import MAX_RADIUS, SPRITE_SIZE, sprite_table
-from pyrodis.data.sprite_raster import render_sprite
+from pyrodis.data.dsprites_render import render_sprite
 
 OFFICIAL_BASES = np.array([737280, 245760, 40960, 1024, 32, 1])
 

@@ -134,7 +134,7 @@ def test_a_wrong_h5_says_what_is_wrong(tmp_path):
 
 
 def test_ray_casting_primitives_give_known_distances_and_normals():
-    from pyrodis.data.room_raytrace import hit_cylinder, hit_plane, hit_sphere
+    from pyrodis.data.shapes3d_render import hit_cylinder, hit_plane, hit_sphere
 
     o = np.array([[0.0, 0.0, -5.0], [3.0, 0.0, -5.0]])
     d = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
@@ -153,7 +153,7 @@ def test_ray_casting_primitives_give_known_distances_and_normals():
 
 
 def test_orientation_tilts_the_floor_wall_edge_as_projected():
-    from pyrodis.data.room_raytrace import ELEVATION, WALL, render_label_map
+    from pyrodis.data.shapes3d_render import ELEVATION, WALL, render_label_map
 
     for angle in (-30.0, 0.0, 30.0):
         label, _ = render_label_map(2, 0.75, angle, 64)

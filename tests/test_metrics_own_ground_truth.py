@@ -23,7 +23,7 @@ from pyrodis.metrics import (
     mutual_information_gap,
     udr,
 )
-from pyrodis.metrics.points import _overwrites_on_grid, fixed_factor_groups, points_of
+from pyrodis.metrics.ground_truth import _overwrites_on_grid, fixed_factor_groups, points_of
 
 SIZES = (3, 4, 5)
 SMALL = small_options(votes=200, points=600, test=200, variance=500)

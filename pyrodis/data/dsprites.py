@@ -47,7 +47,7 @@ import torch
 from pyrodis.data import hdf5_files
 from pyrodis.data import official_files as files
 from pyrodis.data.base import GroundTruthDataset
-from pyrodis.data.sprite_raster import SHAPES, render_sprite_table
+from pyrodis.data.dsprites_render import SHAPES, render_sprite_table
 
 IMAGE_SIZE = 64
 SPRITE_SIZE = 32

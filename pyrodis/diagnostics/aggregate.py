@@ -46,7 +46,7 @@ from .joint import (
     standard_normal,
 )
 from .mixture import PointMixture
-from .points import select_points
+from .point_selection import select_points
 
 ASSUMED_PRIOR = "N(0, I) (assumed: neither model= nor prior= was given)"
 

@@ -27,7 +27,7 @@ from pyrodis.inference.model_args import call_args_for, takes_indices
 
 from .densities import as_float64, concat_points, per_dim_prior
 from .joint import JointDensity
-from .points import PointSelection
+from .point_selection import PointSelection
 
 GuideArgs = Callable[[torch.Tensor, torch.Tensor], tuple | dict]
 

@@ -6,15 +6,15 @@ DCI (Eastwood & Williams 2018, as run by Locatello et al. 2019) fits one
 classes), 100 stages, learning rate 0.1, depth-3 ``friedman_mse`` trees, leaf values set by one
 Newton step (times (K-1)/K for K > 2 classes), initial scores the log class priors, and importances
 = the trees' impurity decreases averaged over the trees with a split, normalised to sum to 1.
-That takes minutes on 10,000 points.  This module implements the same algorithm with the trees
+This module implements the same algorithm, faster (``docs/metrics.rst``, DCI), with the trees
 grown by compiled code (:mod:`pyrodis.metrics._gbt_grow`) on features sorted once per fit:
 
 * **Exact splits.**  Every position between two distinct values of a node (cast to float32, as
   sklearn does) is scored, so the split is sklearn's exact one.  Thresholds are sklearn's: the
   midpoint between the two neighbouring values of the node.
 * ``exact=False`` splits only where the feature's quantile bin changes (at most ``max_bins`` bins
-  per feature): the "binned" approximation of earlier pyrodis versions, kept as an option with
-  its measured bias (``pyrodis.metrics.dci.importance_matrix``).
+  per feature): the "binned" approximation of earlier pyrodis versions, kept as an option to
+  reproduce their numbers (its bias against sklearn: ``docs/metrics.rst``, DCI).
 
 Split choice follows sklearn's ``BestSplitter`` with the Friedman proxy ``n_l n_r (m_l - m_r)^2``,
 the first best position within a feature and a uniformly random choice among features tied for
@@ -61,8 +61,8 @@ class GradientBoostedTrees:
         max_depth: tree depth (3).
         max_bins: with ``exact=False``, at most this many quantile bins per feature (256);
             ``None``: one bin per distinct value (then the trees are the exact ones).
-        exact: sklearn's exact splits (default); ``False`` splits only at bin edges (biased,
-            and no longer faster: kept for comparison with earlier versions).
+        exact: sklearn's exact splits (default); ``False`` splits only at bin edges (the
+            "binned" estimator of earlier versions, ``docs/metrics.rst``).
         seed: seeds the random choice among features tied for the best split.
         n_jobs: threads over the class trees of each stage (the trees do not depend on it).
 

@@ -17,7 +17,7 @@ import numpy as np
 from pyrodis.seeding import as_generator
 
 from ._gbt import GradientBoostedTrees
-from .helpers import check_pair, varying_factors
+from .checks import check_pair, varying_factors
 from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 
@@ -82,16 +82,12 @@ def importance_matrix(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance matrix R (codes × varying factors) and per-factor train and test accuracies.
 
-    ``estimator="exact"`` (default) uses the private gradient-boosted trees
+    ``estimator`` picks the classifier; how each compares with the reference is in
+    ``docs/metrics.rst`` (DCI).  ``"exact"`` (default) uses the private gradient-boosted trees
     (``pyrodis.metrics._gbt``): sklearn's algorithm with sklearn's exact splits, in compiled code.
-    It agrees with ``GradientBoostingClassifier()`` to within sklearn's own seed-to-seed spread
-    (tests: within 0.005 on six code types; the benchmark: ``benchmarks/RESULTS.md``).
-    ``"binned"`` splits only at the edges of ≤256 quantile bins (the estimator of earlier
-    versions, no faster now): measured bias against sklearn up to -0.09 in disentanglement and
-    completeness and -0.03 in training informativeness on noisy codes at 1,000 points (-0.003 /
-    -0.002 / +0.017 on the benchmark's codes at 10,000); use it only to reproduce old numbers.
-    ``"sklearn"`` runs ``sklearn.ensemble.GradientBoostingClassifier()`` itself (minutes on
-    10,000 points).
+    ``"binned"`` splits only at the edges of ≤256 quantile bins per feature (the estimator of
+    earlier versions, kept only to reproduce their numbers).  ``"sklearn"`` runs
+    ``sklearn.ensemble.GradientBoostingClassifier()`` itself.
     ``seed`` only breaks ties between equally good splits (the reference leaves them unseeded).
     Factors with a single value on the training points are left out (no classifier can be
     trained on them; the reference drops them from the dataset).  ``n_jobs`` threads
@@ -171,8 +167,8 @@ def dci(
     Samples ``num_train`` then ``num_test`` points in batches of ``batch_size`` from ``seed``,
     encodes them with ``representation`` and returns :func:`dci_from_codes`:
     ``disentanglement``, ``completeness``, ``informativeness`` (mean test accuracy) and
-    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (the
-    approximation of earlier versions, with a measured bias) or ``"sklearn"`` (the reference
+    ``informativeness_train``.  ``estimator``: ``"exact"`` (default), ``"binned"`` (to
+    reproduce earlier versions' numbers) or ``"sklearn"`` (the reference
     classifier itself); see :func:`importance_matrix`.  ``n_jobs``: threads for the classifiers
     (default: as many as torch uses; see :mod:`pyrodis.metrics.parallel`).
     """

@@ -18,37 +18,35 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .beta_vae import beta_vae_score
+from .beta_vae import beta_vae
 from .dci import dci
-from .factor_vae import factor_vae_score
+from .factor_vae import factor_vae
 from .irs import irs
-from .mig import mutual_information_gap
-from .modularity import modularity_explicitness
+from .mig import mig
+from .modularity import modularity
 from .sampling import CachedRepresentation, Representation
-from .sap import sap_score
-from .unsupervised import unsupervised_scores
+from .sap import sap
+from .unsupervised import unsupervised
 
 
 def _mig_chen(representation, dataset, seed, posterior=None, **kwargs):
-    return mutual_information_gap(
-        representation, dataset, seed, protocol="chen", posterior=posterior, **kwargs
-    )
+    return mig(representation, dataset, seed, protocol="chen", posterior=posterior, **kwargs)
 
 
 _PROTOCOLS: dict[str, tuple[str, Callable]] = {
     "beta_vae": (
         "BetaVAE score (Higgins 2017): accuracy of a linear classifier predicting the "
         "fixed factor from mean |r(x1)-r(x2)|",
-        beta_vae_score,
+        beta_vae,
     ),
     "factor_vae": (
         "FactorVAE score (Kim & Mnih 2018): majority-vote accuracy of the "
         "least-varying normalised code",
-        factor_vae_score,
+        factor_vae,
     ),
     "mig": (
         "Mutual Information Gap (Chen 2018), discrete 20-bin protocol of Locatello 2019",
-        mutual_information_gap,
+        mig,
     ),
     "mig_chen": (
         "Mutual Information Gap, Chen 2018's own estimator on posterior samples (needs posterior=)",
@@ -62,14 +60,14 @@ _PROTOCOLS: dict[str, tuple[str, Callable]] = {
     "sap": (
         "SAP (Kumar 2018): mean gap between the two codes that best predict each factor "
         "with a linear SVM",
-        sap_score,
+        sap,
     ),
-    "modularity": ("Modularity and explicitness (Ridgeway & Mozer 2018)", modularity_explicitness),
+    "modularity": ("Modularity and explicitness (Ridgeway & Mozer 2018)", modularity),
     "irs": ("Interventional Robustness Score (Suter 2019)", irs),
     "unsupervised": (
         "Gaussian total correlation, Wasserstein dependency, mean pairwise MI, "
         "active units (Locatello 2019; Burda 2015)",
-        unsupervised_scores,
+        unsupervised,
     ),
 }
 

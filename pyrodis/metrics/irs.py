@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_pair, histogram_discretize, varying_factors
+from .checks import check_pair, varying_factors
+from .discretize import histogram_discretize
 from .sampling import Representation, code_sets
 
 

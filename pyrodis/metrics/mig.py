@@ -4,15 +4,17 @@ MIG = mean over factors k of (I(z_a; v_k) - I(z_b; v_k)) / H(v_k), where z_a and
 codes with the highest mutual information with v_k.  The discrete protocol discretises the codes
 into 20 equal-width bins and uses plug-in estimates on 10,000 sampled points (``docs/metrics.rst``).
 Chen's own protocol (entropies of posterior samples over the whole dataset) lives in
-:mod:`pyrodis.metrics.mig_chen`; the two numbers are not comparable.
+:func:`~pyrodis.metrics.mig_chen`; the two numbers are not comparable.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_pair, histogram_discretize, top_two_gap, varying_factors
-from .mig_chen import chen_mig
+from .checks import check_pair, varying_factors
+from .discretize import histogram_discretize
+from .gaps import top_two_gap
+from .mig_chen import mig_chen
 from .plugin_mi import discrete_entropy, mutual_info_matrix
 from .sampling import Representation, code_sets
 
@@ -26,8 +28,8 @@ def mig_from_codes(codes, factors, num_bins: int = 20) -> dict[str, float]:
     matrix and the factor entropies are plug-in estimates in nats on the same points.  Factors
     with a single value on the points (H = 0, e.g. dSprites' colour) are left out — the reference
     drops them from the dataset; with a single code the second-best MI is taken as 0 (the
-    reference crashes).  Returns ``{"mig": value}``.  Perfect codes reach only ≈0.88 on dSprites' factor sizes because 20 bins
-    cannot resolve 32 or 40 classes.
+    reference crashes).  Returns ``{"mig": value}``.  Bins cap what a perfect code can reach when a
+    factor has more classes than ``num_bins`` (``docs/metrics.rst``, discretisation).
     """
     z, y = check_pair(codes, factors)
     y = y[:, varying_factors(y)]
@@ -35,7 +37,7 @@ def mig_from_codes(codes, factors, num_bins: int = 20) -> dict[str, float]:
     return {"mig": float(np.mean(top_two_gap(mi) / discrete_entropy(y)))}
 
 
-def mutual_information_gap(
+def mig(
     representation: Representation,
     dataset,
     seed: int | np.random.Generator | None = 0,
@@ -58,7 +60,7 @@ def mutual_information_gap(
 
     ``protocol="chen"`` (Chen et al. 2018): entropies of posterior samples, normalised by log K;
     needs ``posterior`` (observations → (loc, scale) of a factorised Gaussian q(z|x)); see
-    :func:`pyrodis.metrics.mig_chen.chen_mig` for ``num_points``, ``num_entropy_samples`` and
+    :func:`~pyrodis.metrics.mig_chen` for ``num_points``, ``num_entropy_samples`` and
     ``exclude_factors`` (e.g. ``("shape",)`` on dSprites, as Chen did).  ``representation`` is
     not used by this protocol.
 
@@ -70,7 +72,7 @@ def mutual_information_gap(
                 "protocol='chen' needs posterior=callable(observations) -> (loc, scale), e.g. "
                 "posterior=vae.encode; the representation function alone has no posterior."
             )
-        return chen_mig(
+        return mig_chen(
             posterior,
             dataset,
             seed,
@@ -82,3 +84,7 @@ def mutual_information_gap(
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     ((codes, factors),) = code_sets(representation, dataset, seed, [num_train], batch_size)
     return mig_from_codes(codes, factors, num_bins)
+
+
+#: the earlier name of :func:`mig`, kept as an alias (``docs/api.rst``)
+mutual_information_gap = mig

@@ -6,9 +6,9 @@ user allows without changing any value: each fit gets the inputs and seed it wou
 results come back in the factors' order.  ``n_jobs=None`` means as many threads as torch uses
 (``torch.get_num_threads()``, which follows ``OMP_NUM_THREADS``: a study trial given one CPU
 fits one factor at a time); ``-1`` means every CPU of the process.  During the fits the BLAS
-pools are held to one thread: these problems (10,000 × 10 codes) are too small to gain from BLAS
-threads, and OpenBLAS's spinning threads made sklearn's ``LogisticRegression`` about 15× slower
-on a loaded 2-core machine (``benchmarks/RESULTS.md``, "Metrics").
+pools are held to one thread: these problems are too small to gain from BLAS threads, and
+spinning BLAS threads slow the fits down on a loaded machine (``docs/metrics.rst``, "Speed
+without changing a value").
 """
 
 from __future__ import annotations

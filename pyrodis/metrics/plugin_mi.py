@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_factors
+from .checks import check_factors
 
 _MAX_CHUNK_ENTRIES = 20_000_000
 _ROUNDING = 1e-12  # nats; plug-in MI of n points resolves ~1/n, far above this

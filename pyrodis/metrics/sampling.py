@@ -5,7 +5,7 @@ A *representation function* maps a float32 tensor of observations (n, C, H, W) t
 caller wants the "sampled" representation — the choice is the caller's function.  A
 *ground-truth dataset* has ``factor_sizes`` and either the index hooks of
 :class:`pyrodis.data.GroundTruthDataset` or ``sample_factors(n, rng)`` and
-``observations(factors)`` (:mod:`~pyrodis.metrics.points`).
+``observations(factors)`` (:mod:`~pyrodis.metrics.ground_truth`).
 
 Reference protocol (Locatello et al. 2019, ``generate_batch_factor_code``): points are drawn
 ``batch_size`` (16) at a time from one seeded generator, the training set first and then the test
@@ -21,7 +21,7 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .points import FactorPoints, IndexPoints, check_dataset, points_of
+from .ground_truth import FactorPoints, IndexPoints, check_dataset, points_of
 
 Representation = Callable[..., object]
 CHUNK_SIZE = 1024
@@ -37,7 +37,7 @@ def encode(
 def encode_points(
     representation: Representation, points: FactorPoints, keys: np.ndarray, chunk_size=CHUNK_SIZE
 ) -> np.ndarray:
-    """Codes (n, d) float64 of the points ``keys`` (see :mod:`~pyrodis.metrics.points`)."""
+    """Codes (n, d) float64 of the points ``keys`` (see :mod:`~pyrodis.metrics.ground_truth`)."""
     out = []
     for start in range(0, len(keys), chunk_size):
         obs = points.observations(keys[start : start + chunk_size])

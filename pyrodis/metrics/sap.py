@@ -3,8 +3,8 @@
 Score matrix S[code, factor]: discrete factors (the study setting) — test accuracy of
 ``LinearSVC(C=0.01, class_weight="balanced")`` trained on that single code; continuous factors —
 R² = cov(z, v)² / (var z var v) on the training points (0 when var z ≤ 1e-12).  SAP = mean over
-factors of the gap between the two largest entries of the factor's column.  A perfect code scores
-only ≈0.25 on dSprites: a linear classifier on one scalar cannot separate many classes.
+factors of the gap between the two largest entries of the factor's column.  A linear classifier on one
+scalar cannot separate many classes, so even a perfect code scores low (``docs/metrics.rst``).
 The SVM is regularised (C = 0.01) on the raw code, so the discrete score depends on each code's
 scale (a code with a small range cannot be separated at all); that is the reference protocol and is
 kept.  The continuous (R²) score is scale-free.
@@ -16,7 +16,8 @@ import warnings
 
 import numpy as np
 
-from .helpers import check_pair, top_two_gap, varying_factors
+from .checks import check_pair, varying_factors
+from .gaps import top_two_gap
 from .parallel import map_threads, resolve_jobs
 from .sampling import Representation, code_sets
 
@@ -88,7 +89,7 @@ def sap_from_codes(
     return {"sap": float(np.mean(top_two_gap(matrix)))}
 
 
-def sap_score(
+def sap(
     representation: Representation,
     dataset,
     seed: int | np.random.Generator | None = 0,
@@ -109,3 +110,7 @@ def sap_score(
     sets = code_sets(representation, dataset, seed, sizes, batch_size)
     test = sets[1] if len(sets) > 1 else (None, None)
     return sap_from_codes(*sets[0], *test, continuous=continuous, n_jobs=n_jobs)
+
+
+#: the earlier name of :func:`sap`, kept as an alias (``docs/api.rst``)
+sap_score = sap

@@ -22,8 +22,8 @@ import numpy as np
 
 from pyrodis.seeding import as_generator
 
-from .helpers import check_codes
-from .points import points_of
+from .checks import check_codes
+from .ground_truth import points_of
 from .sampling import Representation, encode_points
 
 CORRELATIONS = ("lasso", "spearman")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .helpers import check_codes, histogram_discretize
+from .checks import check_codes
+from .discretize import histogram_discretize
 from .plugin_mi import mutual_info_matrix
 from .sampling import Representation, code_sets
 
@@ -82,7 +83,7 @@ def unsupervised_from_codes(codes, num_bins: int = 20) -> dict[str, float]:
     }
 
 
-def unsupervised_scores(
+def unsupervised(
     representation: Representation,
     dataset,
     seed: int | np.random.Generator | None = 0,
@@ -95,3 +96,7 @@ def unsupervised_scores(
     ``batch_size`` from ``seed`` (Locatello et al. 2019), plus the number of active units."""
     ((codes, _),) = code_sets(representation, dataset, seed, [num_train], batch_size)
     return unsupervised_from_codes(codes, num_bins)
+
+
+#: the earlier name of :func:`unsupervised`, kept as an alias (``docs/api.rst``)
+unsupervised_scores = unsupervised

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from pyrodis.cli import main
+from pyrodis.openmp import set_passive_wait
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,7 @@ TINY = [
 
 def spawn(*args: str) -> subprocess.Popen:
     """``python -m pyrodis ARGS`` from this checkout, single-threaded, in a subprocess."""
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1")
+    env = set_passive_wait(dict(os.environ, OMP_NUM_THREADS="1"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-m", "pyrodis", *args],

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pyrodis.openmp import set_passive_wait
 from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.study.file import StudyError, StudySpec, Trial, expand_trials, read_study
 from pyrodis.runs.study.results_table import write_results
@@ -146,7 +147,7 @@ def _task(ray: Any, threads: int) -> Any:
             os.pathsep
         ),
         "OMP_NUM_THREADS": str(threads),
-        "OMP_WAIT_POLICY": "PASSIVE",
+        **set_passive_wait({}),
     }
     return ray.remote(run_trial).options(
         num_cpus=threads, max_retries=0, runtime_env={"env_vars": env}

@@ -19,6 +19,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from pyrodis.openmp import set_passive_wait
+
 __all__ = ["read_record", "run_trial", "write_record"]
 
 RUNS_DIR, TRIALS_DIR = "runs", "trials"
@@ -51,7 +53,7 @@ def limit_threads(threads: int) -> None:
 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_passive_wait()
     torch.set_num_threads(threads)
 
 

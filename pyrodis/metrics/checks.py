@@ -1,7 +1,7 @@
-"""Helpers shared by the metrics: input checks, discretisation, top-two gaps, varying factors.
+"""Input checks shared by the metrics: codes, factor classes, and the factors that vary.
 
 Codes are arrays (n, d) of floats, factors arrays (n, K) of integer classes.  Every metric module
-imports these from here, and this module imports no metric.
+validates its arrays here, and this module imports no metric.
 """
 
 from __future__ import annotations
@@ -57,39 +57,6 @@ def check_pair(codes, factors) -> tuple[np.ndarray, np.ndarray]:
     """Validate codes (n, d) and factors (n, K) together."""
     z = check_codes(codes)
     return z, check_factors(factors, z.shape[0])
-
-
-def histogram_discretize(codes, num_bins: int = 20) -> np.ndarray:
-    """Discretise each column into ``num_bins`` equal-width bins over its own min–max.
-
-    This is the discretisation of the reference protocols (``docs/metrics.rst``, discretisation):
-    the bin edges are ``np.histogram(column, num_bins)`` edges and the label of a value is
-    ``np.digitize(value, edges[:-1])``, so labels run 1..num_bins and the maximum falls in the last
-    bin.  A constant column gets one bin (all labels equal), hence zero mutual information with
-    anything.
-
-    Args:
-        codes: array (n, d) (a 1-D array is one column).
-        num_bins: number of bins (20 in the reference).
-
-    Returns:
-        int64 array (n, d) of labels in 1..num_bins.
-    """
-    if int(num_bins) < 1:
-        raise ValueError(f"num_bins must be a positive integer, got {num_bins}")
-    z = check_codes(codes)
-    labels = np.empty(z.shape, dtype=np.int64)
-    for j in range(z.shape[1]):
-        edges = np.histogram_bin_edges(z[:, j], bins=int(num_bins))
-        labels[:, j] = np.digitize(z[:, j], edges[:-1])
-    return labels
-
-
-def top_two_gap(matrix: np.ndarray) -> np.ndarray:
-    """Per column, the largest minus the second largest entry (the second is 0 with one row)."""
-    ordered = np.sort(matrix, axis=0)[::-1]
-    second = ordered[1] if ordered.shape[0] > 1 else np.zeros(ordered.shape[1])
-    return ordered[0] - second
 
 
 def varying_factors(factors: np.ndarray) -> np.ndarray:
