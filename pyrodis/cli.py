@@ -28,9 +28,9 @@ def _budget(args: argparse.Namespace) -> str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.train import train_run
+    from pyrodis.training import TrainingInterrupted
 
     if args.resume:
         if args.preset or args.config or args.overrides or args.dataset or args.seed is not None:

@@ -18,8 +18,6 @@ from typing import Any
 import pyro
 import torch
 
-from pyrodis.inference import Trainer
-from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import (
     build_dataset,
@@ -53,6 +51,8 @@ from pyrodis.runs.safeguards import (
     describe_divergence,
     diverged,
 )
+from pyrodis.training import Trainer
+from pyrodis.training.param_state import ParameterMismatch
 from pyrodis.version import __version__
 
 __all__ = ["train_run"]
@@ -211,7 +211,7 @@ def train_run(
     run loads the newest good checkpoint and continues with exactly the batches, random numbers
     and optimiser state of an uninterrupted run; a run stopped before its first checkpoint starts
     again from step 0. Ctrl-C or SIGTERM finishes the step in flight, saves a checkpoint and
-    raises :class:`~pyrodis.inference.TrainingInterrupted`.
+    raises :class:`~pyrodis.training.TrainingInterrupted`.
 
     One process trains a run at a time (:func:`~pyrodis.runs.rundir.run_lock`; another gets
     :class:`~pyrodis.runs.rundir.RunLocked` naming the holder's pid). ``out`` must be new, empty

@@ -7,8 +7,8 @@ from typing import Any
 
 import pyro
 
-from pyrodis.inference.history import History
-from pyrodis.inference.trainer import Trainer
+from pyrodis.training.history import History
+from pyrodis.training.trainer import Trainer
 
 __all__ = ["fit"]
 

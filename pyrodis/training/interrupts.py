@@ -16,7 +16,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Deferred", "deferred_interrupts"]
+__all__ = ["Deferred", "TrainingInterrupted", "deferred_interrupts"]
+
+
+class TrainingInterrupted(Exception):
+    """Raised by :meth:`Trainer.run <pyrodis.training.Trainer.run>` after Ctrl-C/SIGTERM, once
+    ``on_interrupt`` has run; ``step`` is the last step completed."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"training interrupted at step {step}")
+        self.step = step
 
 
 class Deferred:

@@ -11,6 +11,16 @@ import math
 from collections.abc import Callable
 from functools import partial
 
+__all__ = [
+    "SCHEDULES",
+    "Schedule",
+    "constant",
+    "make_schedule",
+    "warmup_constant",
+    "warmup_cosine",
+]
+
+#: a schedule: the global step (0-based) → the multiplier of the base learning rate
 Schedule = Callable[[int], float]
 
 
@@ -35,6 +45,7 @@ def warmup_constant(step: int, *, warmup_steps: int) -> float:
     return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
 
 
+#: the schedules :func:`make_schedule` builds by name, with what each does
 SCHEDULES = {
     "constant": "the base learning rate at every step",
     "cosine": "linear warm-up over warmup_steps, then cosine decay to lr_floor·lr at the last step",
