@@ -37,6 +37,31 @@ Callback = Callable[["Trainer", dict[str, float]], None]
 
 
 class Trainer:
+    """SVI over minibatches of ``data`` with schedules, clipping, callbacks and resumable state.
+
+    Args:
+        model, guide: a Pyro model/guide pair, called with ``(x, indices)`` when the model takes
+            two or more positional arguments (whatever they are named) and with ``(x,)``
+            otherwise; ``model_args(x, indices) -> tuple`` chooses instead.
+        elbo: any :class:`pyro.infer.ELBO`; its ``last_terms`` (if any) are logged.
+        data: a ground-truth dataset, a tensor or array, a map-style dataset, or a
+            ``DataLoader`` / iterable of ``x`` or ``(x, indices)`` batches
+            (:func:`pyrodis.data.as_source`).
+        batch_size: minibatch size B for indexable data (a DataLoader has its own).
+        lr, betas: Adam settings used when ``optim`` is None (lr default 1e-4).
+        optim: a :class:`pyro.optim.PyroOptim`, trained at its own learning rate (times the
+            schedule); do not pass ``lr`` with it.
+        schedule: step → multiplier of the learning rate (:mod:`pyrodis.training.schedules`).
+        clip_norm: clip the global gradient norm over all parameters to this value.
+        seed: seeds the batches (the global generators are the caller's: module docstring).
+        log_every: steps between history rows (means of the terms over the interval).
+        callbacks: ``(every, fn)`` pairs; ``fn(trainer, terms)`` runs after every ``every``-th step.
+        progress: show a progress bar with the live terms and images per second.
+        device: move every batch there before the model sees it (``"cuda"``, ``"auto"``, ...;
+            ``None`` leaves batches where the data made them). Put the model's parameters on
+            the same device yourself (``vae.to(device)``).
+    """
+
     def __init__(
         self,
         model: Callable,
