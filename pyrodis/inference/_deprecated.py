@@ -14,8 +14,16 @@ __all__ = ["MOVED_MODULES", "MOVED_NAMES", "warn_moved"]
 
 #: the modules that moved from pyrodis.inference to pyrodis.training, under the same names
 MOVED_MODULES = frozenset(
-    {"fit", "history", "interrupts", "model_args", "optim_rates", "param_state", "schedules"}
-    | {"trainer"}
+    {
+        "fit",
+        "history",
+        "interrupts",
+        "model_args",
+        "optim_rates",
+        "param_state",
+        "schedules",
+        "trainer",
+    }
 )
 #: the names pyrodis.inference exported that pyrodis.training exports now
 MOVED_NAMES = frozenset({"History", "Trainer", "TrainingInterrupted", "fit"})
