@@ -26,10 +26,10 @@ def _budget(args: argparse.Namespace) -> str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.run_directory import RunDirectory
     from pyrodis.runs.train import check_resume, default_out, train_run
+    from pyrodis.training import TrainingInterrupted
 
     flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
     flags.update({"--dataset": args.dataset, "--seed": args.seed})

@@ -17,7 +17,7 @@ from pyrodis.data import (
     make_loader,
 )
 from pyrodis.data.sources import GroundTruthSource, IterableSource, MapSource, TensorSource
-from pyrodis.inference import Trainer
+from pyrodis.training import Trainer
 
 
 def _recorded_batches(data, steps, batch_size, seed):

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from pyrodis.data import BatchRule, as_source
-from pyrodis.inference import Trainer, TrainingInterrupted, fit
-from pyrodis.inference.schedules import make_schedule
 from pyrodis.runs.checkpoint import load_latest_checkpoint, save_checkpoint
+from pyrodis.training import Trainer, TrainingInterrupted, fit
+from pyrodis.training.schedules import make_schedule
 
 
 def make_user_model(num_data, dim=6, latent=2, seed=0):

@@ -11,8 +11,9 @@ from pyro import poutine
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from pyrodis.inference import TCELBO, Trainer, fit
-from pyrodis.inference.schedules import make_schedule
+from pyrodis.inference import TCELBO
+from pyrodis.training import Trainer, fit
+from pyrodis.training.schedules import make_schedule
 
 
 def user_program(num_data, dim=5, latent=2):

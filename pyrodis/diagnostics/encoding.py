@@ -23,7 +23,7 @@ import pyro.poutine as poutine
 import torch
 
 from pyrodis.inference.latent_sites import LatentSite, find_latent_sites
-from pyrodis.inference.model_args import call_args_for, takes_indices
+from pyrodis.training.model_args import call_args_for, takes_indices
 
 from .densities import as_float64, concat_points, per_dim_prior
 from .joint import JointDensity
