@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_diagnostics_support import TinyBars, tiny_guide
+from kit.tiny_bars import TinyBars, tiny_guide
 
 from pyrodis.diagnostics import AggregatePosterior, discretised_mutual_information, match_latents
 

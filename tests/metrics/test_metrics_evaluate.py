@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_metrics_fakes import FactorGrid, noisy, perfect
+from kit.fake_codes import FactorGrid, noisy, perfect
 
 from pyrodis.metrics import (
     DEFAULT_METRICS,

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_metrics_fakes import (
+from kit.fake_codes import (
     SMALL_SIZES,
     FactorGrid,
     duplicated,

@@ -165,7 +165,7 @@ def test_laplace_posteriors_against_a_student_t_prior_use_their_own_densities():
 def test_decomposition_of_a_small_neural_guide():
     import pyro
     import pyro.distributions as dist
-    from test_diagnostics_support import TinyBars
+    from kit.tiny_bars import TinyBars
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 6))

@@ -22,7 +22,7 @@ ray = pytest.importorskip("ray", reason="studies need the study extra: pip insta
 from pyrodis.runs.study import run_study  # noqa: E402
 from pyrodis.runs.study.report import SECTIONS, write_study_report  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 TINY = {
     "study": {"name": "tiny", "seeds": [0, 1], "budget": "cpu"},

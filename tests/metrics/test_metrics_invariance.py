@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_metrics_fakes import SMALL_SIZES, FactorGrid, noisy, perfect, transformed
+from kit.fake_codes import SMALL_SIZES, FactorGrid, noisy, perfect, transformed
 
 from pyrodis.metrics import (
     beta_vae_score,

@@ -18,7 +18,7 @@ from pyrodis.runs.study.nested import nested_components
 from pyrodis.runs.study.results_table import read_results
 from pyrodis.runs.study.uncertainty import uncertainty_analysis, with_udr
 
-MINI = Path(__file__).parent.parent / "benchmarks" / "locatello-mini"
+MINI = Path(__file__).resolve().parents[3] / "benchmarks" / "locatello-mini"
 SOURCES = ("setting", "seed", "residual")
 
 

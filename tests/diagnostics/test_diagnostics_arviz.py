@@ -5,7 +5,7 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
-from test_diagnostics_support import TinyBars, tiny_guide
+from kit.tiny_bars import TinyBars
 
 from pyrodis.diagnostics import AggregatePosterior
 
@@ -14,11 +14,6 @@ matplotlib.use("Agg")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     import arviz as az
-
-
-@pytest.fixture
-def agg():
-    return AggregatePosterior.from_guide(tiny_guide, TinyBars())
 
 
 def test_groups_dims_and_coordinates(agg):

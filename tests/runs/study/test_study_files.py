@@ -6,7 +6,7 @@ import pytest
 
 from pyrodis.runs.study.file import expand_trials, read_study
 
-STUDIES = sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.toml"))
+STUDIES = sorted((Path(__file__).resolve().parents[3] / "studies").glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])

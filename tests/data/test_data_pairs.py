@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from pyrodis.data import CorrelatedFactors, DSprites, PairedFactors
+from pyrodis.data import CorrelatedFactors, PairedFactors
 from pyrodis.data.base import GroundTruthDataset
 
 
@@ -24,11 +24,6 @@ class Toy(GroundTruthDataset):
         self.calls += 1
         f = torch.as_tensor(self.validate_factors(factors), dtype=torch.float32)
         return f.view(-1, 1, 1, 4)
-
-
-@pytest.fixture(scope="module")
-def dsprites():
-    return DSprites()
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, None])

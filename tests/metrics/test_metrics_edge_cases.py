@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_metrics_fakes import FactorGrid, perfect, small_options, transformed
+from kit.fake_codes import FactorGrid, perfect, small_options, transformed
 
 from pyrodis.metrics import (
     dci_from_codes,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_metrics_fakes import small_options
+from kit.fake_codes import small_options
 
 from pyrodis.data.base import GroundTruthDataset
 from pyrodis.metrics import (

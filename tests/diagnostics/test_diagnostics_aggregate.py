@@ -5,7 +5,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from test_diagnostics_support import SCALES, TinyBars, tiny_encoder, tiny_guide
+from kit.tiny_bars import SCALES, TinyBars, tiny_encoder, tiny_guide
 
 from pyrodis.diagnostics import AggregatePosterior
 from pyrodis.diagnostics.encoding import batch_slices

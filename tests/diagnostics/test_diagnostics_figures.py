@@ -4,10 +4,9 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 import torch
-from test_diagnostics_support import TinyBars, png_size, tiny_decode, tiny_guide
+from kit.tiny_bars import TinyBars, png_size, tiny_decode
 
 from pyrodis.diagnostics import (
-    AggregatePosterior,
     plot_discriminator_accuracy,
     plot_kl_per_dim,
     plot_latent_vs_factor,
@@ -23,11 +22,6 @@ HISTORY = [
     {"step": s, "loss": 100.0 / (s + 1), "kl": 1 + 0.01 * s, "tc": 0.5, "disc_acc": 0.5 + s / 400}
     for s in range(0, 100, 10)
 ]
-
-
-@pytest.fixture(scope="module")
-def agg():
-    return AggregatePosterior.from_guide(tiny_guide, TinyBars())
 
 
 def _check_png(path, size):

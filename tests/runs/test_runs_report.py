@@ -8,7 +8,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
-from test_diagnostics_support import TinyBars, TinyVAE, png_size
+from kit.tiny_bars import TinyBars, TinyVAE, png_size
 
 from pyrodis.runs.report.run_report import SECTIONS, write_report
 

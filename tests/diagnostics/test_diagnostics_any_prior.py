@@ -6,7 +6,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from test_diagnostics_support import TinyBars, tiny_encoder, tiny_guide
+from kit.tiny_bars import TinyBars, tiny_encoder, tiny_guide
 
 from pyrodis.diagnostics import AggregatePosterior
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_metrics_fakes import DSPRITES_SIZES, FactorGrid, perfect
+from kit.fake_codes import DSPRITES_SIZES, FactorGrid, perfect
 
 from pyrodis.metrics import mig_from_codes, mutual_information_gap, sample_codes, sap_from_codes
 

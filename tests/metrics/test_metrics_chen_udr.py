@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from test_metrics_fakes import FactorGrid, perfect, rotated
+from kit.fake_codes import FactorGrid, perfect, rotated
 
 from pyrodis.metrics import chen_mig, evaluate, marginal_entropies, udr, udr_from_codes
 

@@ -2,13 +2,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pyrodis.data import CorrelatedFactors, DSprites, Shapes3D, make_loader
+from pyrodis.data import CorrelatedFactors, Shapes3D, make_loader
 from pyrodis.data.correlated import pair_table
-
-
-@pytest.fixture(scope="module")
-def dsprites():
-    return DSprites()
 
 
 def test_joint_is_the_gaussian_kernel_on_normalised_values(dsprites):
