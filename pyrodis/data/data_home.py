@@ -43,8 +43,8 @@ def missing_file_error(what: str, name: str, source: str, tried: Path | None) ->
     """The error for a dataset file that is not there: what, where from, and how to point to it."""
     where = f"{tried} does not exist" if tried is not None else f"${DATA_ENV} is not set"
     return DatasetFileError(
-        f"{what}: {where}. Download {name} from {source} (pyrodis never downloads data), then "
-        f"pass path=... or put it in the directory named by the environment variable {DATA_ENV}"
+        f"{what}: {where}. Get {name} from {source} (pyrodis never downloads data), then pass "
+        f"path=... or set the environment variable {DATA_ENV} to the directory holding {name}"
     )
 
 
