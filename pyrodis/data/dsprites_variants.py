@@ -113,4 +113,6 @@ class NoisyDSprites(NuisanceDSprites):
         return {"noise": gen.random(shape, dtype=np.float32)}
 
     def compose(self, sprites: torch.Tensor, nuisance: dict[str, np.ndarray]) -> torch.Tensor:
-        return torch.clamp_max(sprites + torch.from_numpy(nuisance["noise"]), 1.0)
+        noise = torch.from_numpy(nuisance["noise"])
+        # s ∈ {0, 1} and u < 1: min(s + u, 1) = max(s, u), computed in place
+        return torch.maximum(noise, sprites, out=noise)

@@ -109,9 +109,10 @@ class ScreamDSprites(NuisanceDSprites):
 
     def compose(self, sprites: torch.Tensor, nuisance: dict[str, np.ndarray]) -> torch.Tensor:
         corner = torch.from_numpy(nuisance["corner"])
-        patch = self._patches[corner[:, 0], corner[:, 1]]  # (n, 3, 64, 64), a copy
-        back = (patch + torch.from_numpy(nuisance["colour"])[:, :, None, None]) / 2.0
-        return torch.where(sprites > 0.5, 1.0 - back, back)
+        back = self._patches[corner[:, 0], corner[:, 1]]  # (n, 3, 64, 64), a copy
+        back.add_(torch.from_numpy(nuisance["colour"])[:, :, None, None]).mul_(0.5)
+        # s ∈ {0, 1}: b·(1 − 2s) + s is b off the sprite and exactly 1 − b on it
+        return back.mul_(1.0 - 2.0 * sprites).add_(sprites)
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]}; image={self.image})"
