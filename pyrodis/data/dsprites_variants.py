@@ -26,16 +26,10 @@ import torch
 
 from pyrodis.data.base import GroundTruthDataset
 from pyrodis.data.dsprites import IMAGE_SIZE, DSprites
-from pyrodis.data.nuisance import draw_nuisance
+from pyrodis.data.nuisance import check_seed, draw_nuisance
 from pyrodis.seeding import RngLike, as_generator
 
 __all__ = ["ColorDSprites", "NoisyDSprites", "NuisanceDSprites"]
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 class NuisanceDSprites(GroundTruthDataset):
@@ -54,7 +48,7 @@ class NuisanceDSprites(GroundTruthDataset):
     observation_shape = (3, IMAGE_SIZE, IMAGE_SIZE)
 
     def __init__(self, path: str | Path | None = None, seed: int = 0):
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.sprites = DSprites(path)
         self.factor_sizes = self.sprites.factor_sizes
         self.factor_values = self.sprites.factor_values

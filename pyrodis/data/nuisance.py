@@ -22,10 +22,17 @@ import numpy as np
 
 from pyrodis.seeding import RngLike, as_generator
 
-__all__ = ["Draw", "draw_nuisance"]
+__all__ = ["Draw", "check_seed", "draw_nuisance"]
 
 #: ``draw(generator, n) -> dict of arrays with first axis n``
 Draw = Callable[[np.random.Generator, int], dict[str, np.ndarray]]
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` as an int, refusing what ``default_rng([seed, i])`` cannot take."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def draw_nuisance(

@@ -34,10 +34,9 @@ import torch
 
 from pyrodis.data.base import GroundTruthDataset
 from pyrodis.data.data_home import cached_array, missing_file_error, resolve_path
-from pyrodis.data.dsprites_variants import _check_seed
 from pyrodis.data.image_resize import resize_images
 from pyrodis.data.norb_files import read_norb
-from pyrodis.data.nuisance import draw_nuisance
+from pyrodis.data.nuisance import check_seed, draw_nuisance
 from pyrodis.data.official_files import DatasetFileError
 from pyrodis.seeding import RngLike, as_generator
 
@@ -111,7 +110,7 @@ class SmallNORB(GroundTruthDataset):
         cache_dir: str | Path | None = None,
         factor_sizes: Sequence[int] | None = None,
     ):
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.path = resolve_path(path, "smallnorb", "SmallNORB", SOURCE, is_dir=True)
         official = factor_sizes is None
         self.factor_sizes = FACTOR_SIZES if official else tuple(int(s) for s in factor_sizes)
