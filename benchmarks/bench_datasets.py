@@ -131,6 +131,10 @@ def measure(name: str, work: Path, batches: int) -> dict:
             ds.observations(f, **kw)
         out[f"images_per_s_{mode}"] = round(BATCH * batches / (time.perf_counter() - start))
     out["rss_after_mib"] = round(status_mib("VmRSS"))
+    # of which anonymous (heap) and file-backed (mapped file pages, reclaimable by the kernel)
+    out["rss_anon_mib"], out["rss_file_mib"] = (
+        round(status_mib(f)) for f in ("RssAnon", "RssFile")
+    )
     out["peak_rss_mib"] = round(status_mib("VmHWM"))
     return out
 

@@ -13,6 +13,7 @@ Every problem raises :class:`~pyrodis.data.official_files.DatasetFileError` nami
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import zipfile
@@ -95,7 +96,18 @@ def map_npz_member(path: str | Path, key: str, expected: Sequence) -> np.memmap:
             f"{path}: {key!r} needs {nbytes} bytes after offset {offset} but the file has "
             f"{size} bytes (zip entry {info.file_size}). The file is truncated: download it again"
         )
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape))
+    images = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape))
+    _random_access(images)
+    return images
+
+
+def _random_access(array: np.memmap) -> None:
+    """Tell the kernel that rows are read in random order: no readahead around each row, so a
+    batch reads (and maps) only its own pages (best effort; not every platform has madvise)."""
+    try:
+        array._mmap.madvise(mmap.MADV_RANDOM)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - platform without it
+        pass
 
 
 def npz_member_to_cache(

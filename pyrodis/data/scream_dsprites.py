@@ -97,9 +97,10 @@ class ScreamDSprites(NuisanceDSprites):
         self.background = torch.from_numpy(load_background(self.image, thumbnail))
         height, width = self.background.shape[:2]
         self._corners = (height - IMAGE_SIZE + 1, width - IMAGE_SIZE + 1)
-        # (H-63, W-63, 3, 64, 64) view: [r, c] is the channel-first patch at corner (r, c)
-        self._patches = self.background.permute(2, 0, 1).unfold(1, IMAGE_SIZE, 1)
-        self._patches = self._patches.unfold(2, IMAGE_SIZE, 1).permute(1, 2, 0, 3, 4)
+        # (3, H-63, W-63, 64, 64) view: [:, r, c] is the channel-first patch at corner (r, c)
+        channels_first = np.ascontiguousarray(self.background.numpy().transpose(2, 0, 1))
+        window = (IMAGE_SIZE, IMAGE_SIZE)
+        self._windows = np.lib.stride_tricks.sliding_window_view(channels_first, window, (1, 2))
 
     def draw_nuisance(self, gen: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         rows = gen.integers(0, self._corners[0], size=n)
@@ -108,8 +109,9 @@ class ScreamDSprites(NuisanceDSprites):
         return {"corner": np.stack([rows, cols], 1).astype(np.int64), "colour": colour}
 
     def compose(self, sprites: torch.Tensor, nuisance: dict[str, np.ndarray]) -> torch.Tensor:
-        corner = torch.from_numpy(nuisance["corner"])
-        back = self._patches[corner[:, 0], corner[:, 1]]  # (n, 3, 64, 64), a copy
+        rows, cols = nuisance["corner"].T
+        patches = self._windows[:, rows, cols].transpose(1, 0, 2, 3)  # (n, 3, 64, 64)
+        back = torch.from_numpy(np.ascontiguousarray(patches))
         back.add_(torch.from_numpy(nuisance["colour"])[:, :, None, None]).mul_(0.5)
         # s ∈ {0, 1}: b·(1 − 2s) + s is b off the sprite and exactly 1 − b on it
         return back.mul_(1.0 - 2.0 * sprites).add_(sprites)
