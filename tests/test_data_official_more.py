@@ -333,3 +333,17 @@ def test_list_datasets_reports_factors_procedural_and_found_files(tmp_path, monk
     assert not rows["smallnorb"]["procedural"] and rows["smallnorb"]["files_found"] is False
     assert rows["cars3d"]["factors"] == {"elevation": 4, "azimuth": 24, "object": 183}
     assert np.prod(list(rows["mpi3d-real"]["factors"].values())) == 1_036_800
+
+
+def test_mpi3d_converts_a_compressed_archive_once_and_checks_the_md5_on_request(tmp_path):
+    path, cache = tmp_path / "mpi3d_toy.npz", tmp_path / "cache"
+    np.savez_compressed(path, images=mpi_images())
+    first = MPI3D(path, cache_dir=cache, factor_sizes=MPI_SIZES)
+    (converted,) = cache.glob("*.npy")
+    stamp = converted.stat().st_mtime_ns
+    again = MPI3D(path, cache_dir=cache, factor_sizes=MPI_SIZES)
+    assert converted.stat().st_mtime_ns == stamp and len(list(cache.iterdir())) == 1
+    f = first.factors(np.arange(len(first)))
+    assert torch.equal(first.observations(f), again.observations(f))
+    with pytest.raises(DatasetFileError, match="md5 .* differs from the official file's 5588"):
+        MPI3D(path, cache_dir=cache, factor_sizes=MPI_SIZES, verify=True)
