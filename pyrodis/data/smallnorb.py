@@ -174,6 +174,12 @@ class SmallNORB(GroundTruthDataset):
         return f"{super().__repr__()[:-1]}; {self.num_instances} instances; {self.path})"
 
 
-def _left_images(dat: np.ndarray, chunk: int = 4096):
-    for start in range(0, len(dat), chunk):
-        yield from np.asarray(dat[start : start + chunk, 0])
+def _left_images(dat: np.memmap, chunk: int = 1024):
+    """The left images of a checked ``dat`` map, read in chunks with ordinary file reads: the
+    map itself is never touched, so the pages read do not stay resident in this process."""
+    with open(dat.filename, "rb") as fh:
+        for start in range(0, len(dat), chunk):
+            rows = min(chunk, len(dat) - start)
+            fh.seek(dat.offset + start * dat[0].nbytes)
+            block = np.frombuffer(fh.read(rows * dat[0].nbytes), dtype=np.uint8)
+            yield from block.reshape(rows, *dat.shape[1:])[:, 0]
