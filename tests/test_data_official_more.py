@@ -347,3 +347,11 @@ def test_mpi3d_converts_a_compressed_archive_once_and_checks_the_md5_on_request(
     assert torch.equal(first.observations(f), again.observations(f))
     with pytest.raises(DatasetFileError, match="md5 .* differs from the official file's 5588"):
         MPI3D(path, cache_dir=cache, factor_sizes=MPI_SIZES, verify=True)
+
+
+def test_an_unwritable_cache_is_a_clear_error(norb, tmp_path):
+    root, _ = norb
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    with pytest.raises(DatasetFileError, match="the cache cannot be written.*PYRODIS_CACHE"):
+        SmallNORB(root, cache_dir=blocker / "cache", factor_sizes=NORB_SIZES)

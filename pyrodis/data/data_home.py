@@ -112,7 +112,14 @@ def cached_array(
     """
     target = cache_dir(directory) / f"{name}-{source_digest(sources, recipe)}.npy"
     if not target.is_file():
-        atomic_save_npy(target, build())
+        array = build()
+        try:
+            atomic_save_npy(target, array)
+        except OSError as err:  # read-only or full disk, no permission
+            raise DatasetFileError(
+                f"{target}: the cache cannot be written ({err}). Pass cache_dir=... or set "
+                f"{CACHE_ENV} to a writable directory with room for {array.nbytes >> 20} MiB"
+            ) from None
     try:
         return np.load(target, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as err:  # damaged by something else: derive it again
