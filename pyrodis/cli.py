@@ -125,10 +125,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from pyrodis.data import DATASETS
+    from pyrodis.data import list_datasets
 
-    for name, description in DATASETS.items():
-        print(f"{name:12s} {description}")
+    found = {None: "procedural", True: "files found", False: "files missing"}
+    for d in list_datasets():
+        factors = ", ".join(f"{k} {v}" for k, v in d["factors"].items())
+        print(f"{d['name']:16s} {found[d['files_found']]:13s} {factors}")
+    print("\n--data-path FILE|DIR (or $PYRODIS_DATA): where the official files are (docs/data.rst)")
     return 0
 
 

@@ -64,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--config", type=Path, help="TOML or JSON config file")
     train.add_argument("--dataset", help="dataset name (see `pyrodis datasets`)")
-    train.add_argument("--data-path", type=Path, help="official dataset file to load instead")
+    train.add_argument(
+        "--data-path",
+        type=Path,
+        help="official dataset file or directory (for scream-dsprites: the background picture)",
+    )
     train.add_argument("--steps", type=int, help="the run's total number of training steps")
     train.add_argument("--seed", type=int, help="random seed (model init, batches, sampling)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
