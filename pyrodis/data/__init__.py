@@ -4,6 +4,9 @@ from pyrodis.data.base import ArrayGroundTruth, GroundTruthDataset
 from pyrodis.data.batches import BatchRule, epoch_permutation
 from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
+from pyrodis.data.image_arrays import ImageArray
+from pyrodis.data.images import ImageDataset, ImageFolder, open_images
+from pyrodis.data.labels import LabelledImages, read_labels
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.official_files import DatasetFileError
 from pyrodis.data.pairs import PairedFactors
@@ -27,5 +30,11 @@ __all__ = [
     "PairedFactors",
     "Shapes3D",
     "get_dataset",
+    "ImageArray",
+    "ImageDataset",
+    "ImageFolder",
+    "LabelledImages",
+    "open_images",
+    "read_labels",
     "make_loader",
 ]

@@ -1,0 +1,283 @@
+"""Partial labels of your own images: :func:`read_labels` and :class:`LabelledImages`.
+
+A labels file has one row per image file and one column per label (CelebA's attribute file is
+the model: a header, a file-name column, 40 columns of -1/1).  Any subset of the images may be
+labelled and any subset of the columns used.  Each column becomes a factor of class indices
+(``docs/data.rst``, "Your own images"):
+
+- a column of at most ``max_classes`` distinct values (numbers or words) is **discrete**: its
+  sorted distinct values are its classes;
+- a column of numbers with more distinct values is **continuous**: it is cut into ``num_bins``
+  equal-width bins over its range, the discretisation of the metric protocols (``docs/metrics.rst``),
+  and flagged in ``continuous_factors``.
+
+The labelled images form a ground-truth dataset whose points are observed, not generated: MIG, DCI,
+SAP, modularity/explicitness, IRS and the unsupervised scores run on it, while the BetaVAE and
+FactorVAE scores, which hold one factor fixed and let the others vary independently (an
+intervention on the generator), cannot and say so.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pyrodis.data.base import GroundTruthDataset
+from pyrodis.data.official_files import DatasetFileError
+from pyrodis.seeding import RngLike, as_generator
+
+__all__ = ["LABELLED_METRICS", "NEEDS_INTERVENTIONS", "LabelledImages", "read_labels"]
+
+#: the metrics that run on observed labels
+LABELLED_METRICS = ("mig", "dci", "sap", "modularity", "irs", "unsupervised")
+_WHY = (
+    "the {} score holds one factor fixed while the other factors vary independently, an "
+    "intervention on how the images were made; labels observed on your images cannot do that "
+    "(they come with whatever correlations the photographs have)"
+)
+#: the metrics that need interventions on the factors, with the reason they cannot run
+NEEDS_INTERVENTIONS = {"beta_vae": _WHY.format("BetaVAE"), "factor_vae": _WHY.format("FactorVAE")}
+FILE_COLUMNS = ("file", "filename", "file_name", "image", "image_id", "path", "name")
+_MISSING = ("", "na", "nan", "none", "null", "?")
+_SHOWN = 10
+
+
+class LabelledImages(GroundTruthDataset):
+    """The labelled images of an image dataset, with their labels as factor classes.
+
+    Point ``j`` is image ``image_indices[j]`` of ``images``; ``factors(j)`` its classes (K,).
+    Built by :func:`read_labels` (module docstring).
+    """
+
+    def __init__(self, images, image_indices, classes, names, values, continuous) -> None:
+        self.images = images
+        self.image_indices = np.asarray(image_indices, dtype=np.int64)
+        self._classes = np.asarray(classes, dtype=np.int64)
+        self.factor_names = tuple(names)
+        self.factor_values = tuple(np.asarray(v) for v in values)
+        self.factor_sizes = tuple(len(v) for v in values)
+        self._continuous = tuple(bool(c) for c in continuous)
+        self.observation_shape = tuple(images.observation_shape)
+        self.file_names = tuple(images.file_names[i] for i in self.image_indices)
+
+    unavailable_metrics = NEEDS_INTERVENTIONS
+    applicable_metrics = LABELLED_METRICS
+
+    def __len__(self) -> int:
+        return len(self.image_indices)
+
+    @property
+    def continuous_factors(self) -> tuple[bool, ...]:
+        return self._continuous
+
+    def factors(self, index) -> np.ndarray:
+        idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"index out of range for {len(self)} labelled images")
+        return self._classes[idx].copy()
+
+    def observations_at(self, indices) -> torch.Tensor:
+        return self.images.observations(self.image_indices[np.asarray(indices, dtype=np.int64)])
+
+    def sample_indices(self, n: int, rng: RngLike = None) -> np.ndarray:
+        return as_generator(rng).integers(0, len(self), size=int(n), dtype=np.int64)
+
+    def sample_factors(self, n: int, rng: RngLike = None) -> np.ndarray:
+        return self._classes[self.sample_indices(n, rng)]
+
+    def index(self, factors) -> np.ndarray:
+        raise TypeError(
+            "labelled images are not a grid of factor combinations: address them by row "
+            "(observations_at(indices), factors(indices), sample_indices(n, rng))"
+        )
+
+    def observations(self, factors) -> torch.Tensor:
+        return self.index(factors)  # raises: a factor vector names no image here
+
+    def indices_sharing(self, indices, k, values, rng: RngLike = None) -> np.ndarray:
+        raise ValueError(
+            "cannot draw images that share one factor while the others vary independently: "
+            + _WHY.format("BetaVAE and FactorVAE").split(" score ", 1)[1]
+            + f". Use the metrics that apply to labels: {', '.join(LABELLED_METRICS)}."
+        )
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.observations_at([int(i)])[0], torch.from_numpy(self.factors(int(i))[0])
+
+    def __getitems__(self, indices):
+        return [self[i] for i in indices]
+
+    def __repr__(self) -> str:
+        cols = ", ".join(f"{n}={s}" for n, s in zip(self.factor_names, self.factor_sizes))
+        return f"LabelledImages({len(self)} of {len(self.images)} images; {cols})"
+
+
+def _rows(path: Path) -> list[list[str]]:
+    """The file's rows of cells: commas, tabs or (CelebA's .txt) runs of spaces."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetFileError(f"{path}: cannot be read as text ({err})") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and lines[0].strip().isdigit():  # CelebA's .txt starts with the number of rows
+        lines = lines[1:]
+    if not lines:
+        raise DatasetFileError(f"{path}: no rows. A labels file has a header and one row per file")
+    if "," in lines[0] or "\t" in lines[0]:
+        delimiter = "," if "," in lines[0] else "\t"
+        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+    return [line.split() for line in lines]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _header(path: Path, rows: list[list[str]], file_column: str | None) -> tuple[list[str], int]:
+    header = rows[0]
+    if len(rows) > 1 and len(header) == len(rows[1]) - 1:  # CelebA: no name for the file column
+        header = ["file", *header]
+    named = [c for c in header if c.lower() not in FILE_COLUMNS]
+    if (
+        not named
+        or all(_is_number(c) for c in named)
+        or header[0].lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp"))
+    ):
+        raise DatasetFileError(
+            f"{path}: the first line {','.join(header[:4])}... is a data row, not a header. Add "
+            "a first line naming the columns, e.g. file,Smiling,Young"
+        )
+    if file_column is not None:
+        if file_column not in header:
+            raise DatasetFileError(f"{path}: no column {file_column!r}; the header is {header}")
+        return header, header.index(file_column)
+    lowered = [c.lower() for c in header]
+    return header, next((lowered.index(n) for n in FILE_COLUMNS if n in lowered), 0)
+
+
+def _classes(cells: list[str], max_classes: int, num_bins: int) -> tuple:
+    """(classes (n,), class values, continuous?) of one column (module docstring)."""
+    numeric = all(_is_number(c) for c in cells)
+    distinct = sorted(set(float(c) for c in cells) if numeric else set(cells))
+    if len(distinct) <= max_classes or not numeric:
+        lookup = {v: k for k, v in enumerate(distinct)}
+        keys = [float(c) for c in cells] if numeric else cells
+        values = np.asarray(distinct, dtype=np.float64) if numeric else np.arange(len(distinct))
+        return np.array([lookup[v] for v in keys], dtype=np.int64), values, False
+    column = np.asarray(cells, dtype=np.float64)
+    edges = np.histogram_bin_edges(column, bins=num_bins)
+    classes = np.clip(np.digitize(column, edges[1:-1]), 0, num_bins - 1).astype(np.int64)
+    return classes, (edges[:-1] + edges[1:]) / 2.0, True
+
+
+def _match(path: Path, rows: list[list[str]], at: int, images) -> tuple[list[int], list[int]]:
+    """(row numbers, image indices) of the rows naming an image; warns about the others."""
+    names = {name: i for i, name in enumerate(images.file_names)}
+    base: dict[str, int] = {}
+    for name, i in names.items():
+        key = name.rsplit("/", 1)[-1]
+        base[key] = -1 if key in base else i  # -1: the short name is ambiguous
+    found, missing, seen = ([], []), [], {}
+    for r, row in enumerate(rows):
+        i = names.get(row[at].replace("\\", "/"), base.get(row[at], -1))
+        if i < 0:
+            missing.append(row[at])
+            continue
+        if i in seen:
+            raise DatasetFileError(f"{path}: {row[at]} is labelled twice (rows {seen[i]}, {r + 2})")
+        seen[i] = r + 2
+        found[0].append(r)
+        found[1].append(i)
+    if missing:
+        _warn(path, f"{len(missing)} rows name files that are not among the images", missing)
+    if len(found[0]) < 2:
+        raise DatasetFileError(
+            f"{path}: {len(found[0])} of {len(rows)} rows name an image of the dataset; at least "
+            f"2 are needed. Name files by their path inside the folder (e.g. "
+            f"{images.file_names[0]}) or by their file name"
+        )
+    return found
+
+
+def _warn(path: Path, what: str, items: Sequence[str]) -> None:
+    more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    warnings.warn(f"{path}: {what}, ignored: {', '.join(items[:_SHOWN])}{more}", stacklevel=3)
+
+
+def read_labels(
+    path: str | Path,
+    images,
+    columns: Sequence[str] | None = None,
+    *,
+    file_column: str | None = None,
+    max_classes: int = 20,
+    num_bins: int = 20,
+) -> LabelledImages:
+    """The images of ``images`` named in the labels file ``path``, with their labels as factors.
+
+    Args:
+        path: a CSV (comma or tab) or CelebA-style whitespace file with a header line.
+        images: the :class:`~pyrodis.data.images.ImageDataset` the files belong to; a row names
+            its image by path inside the folder or by bare file name (when that is unique).
+        columns: the label columns to use (default all but the file column).
+        file_column: the column of file names (default the first named file/image/path/...,
+            else the first column).
+        max_classes: a column with at most this many distinct values is discrete.
+        num_bins: bins of a continuous column.
+
+    Rows naming no image, and rows with a missing value, are ignored with one warning each; a
+    column with a single value carries no information and is dropped with one warning.
+    """
+    path = Path(path)
+    rows = _rows(path)
+    header, at = _header(path, rows, file_column)
+    wanted = [c for i, c in enumerate(header) if i != at] if columns is None else list(columns)
+    unknown = [c for c in wanted if c not in header or header.index(c) == at]
+    if unknown or not wanted:
+        raise DatasetFileError(f"{path}: no label columns {unknown}; the header is {header}")
+    cols = [header.index(c) for c in wanted]
+    body = rows[1:]
+    ragged = [r + 2 for r, row in enumerate(body) if len(row) != len(header)]
+    if ragged:
+        raise DatasetFileError(
+            f"{path}: rows {ragged[:_SHOWN]} have not {len(header)} cells like the header"
+        )
+    holes = [row[at] for row in body if any(row[c].lower() in _MISSING for c in cols)]
+    if holes:
+        _warn(path, f"{len(holes)} rows miss a label value", holes)
+        body = [row for row in body if not any(row[c].lower() in _MISSING for c in cols)]
+    found, indices = _match(path, body, at, images)
+    order = np.argsort(indices, kind="stable")
+    chosen = [body[found[j]] for j in order]
+    parts = {
+        name: _classes([row[c] for row in chosen], max_classes, num_bins)
+        for name, c in zip(wanted, cols)
+    }
+    constant = [name for name, part in parts.items() if len(part[1]) < 2]
+    if constant:
+        _warn(
+            path,
+            "columns with a single value on the labelled images carry no information",
+            constant,
+        )
+        parts = {n: p for n, p in parts.items() if n not in constant}
+    if not parts:
+        raise DatasetFileError(f"{path}: every label column has a single value; nothing to score")
+    classes = np.stack([p[0] for p in parts.values()], axis=1)
+    return LabelledImages(
+        images,
+        np.asarray(indices)[order],
+        classes,
+        list(parts),
+        [p[1] for p in parts.values()],
+        [p[2] for p in parts.values()],
+    )
