@@ -61,9 +61,9 @@ class ImageDataset(ObservationSource, Dataset):
         if idx.size and (idx.min() < -self.num_data or idx.max() >= self.num_data):
             raise IndexError(f"index out of range for a dataset of {self.num_data} images")
         rows = self._gather(idx)
-        if rows.dtype == np.uint8:
-            return torch.from_numpy(np.ascontiguousarray(rows)).float().div_(255.0)
-        return torch.from_numpy(np.asarray(rows, dtype=np.float32))
+        if rows.dtype == np.uint8:  # one pass, correctly rounded as x / 255 in float32
+            return torch.from_numpy(np.divide(rows, np.float32(255), dtype=np.float32, order="C"))
+        return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
 
     observations_at = observations
 
