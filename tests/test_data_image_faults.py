@@ -118,3 +118,16 @@ def test_bad_settings_name_the_allowed_values(tmp_path):
     ]:
         with pytest.raises(ValueError, match=match):
             ImageFolder(tmp_path, progress=False, cache_dir=tmp_path.parent / "c", **kwargs)
+
+
+def test_a_camera_orientation_tag_turns_the_photograph_upright(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    pixels = np.zeros((10, 20), dtype=np.uint8)
+    pixels[:, :10] = 255  # stored: left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise: the left half on top
+    Image.fromarray(pixels).save(folder / "phone.jpg", exif=exif, quality=100)
+    data, messages = open_folder(folder, size=8, crop="none")
+    x = data.observations([0])[0, 0]
+    assert messages == [] and float(x[1, 4]) > 0.95 and float(x[6, 4]) < 0.05

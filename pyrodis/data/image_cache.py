@@ -60,6 +60,20 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files left by a process that no longer runs (killed mid-write)."""
+    for tmp in directory.glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # alive, under another user
+            pass
+
+
 def read_index(directory: Path) -> dict[str, Any] | None:
     """The cache's ``index.json`` when the cache is complete and readable, else ``None``."""
     try:

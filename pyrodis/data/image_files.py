@@ -13,6 +13,8 @@ Rules, for a file of mode ``m`` turned into ``channels`` channels of ``size × s
   downscale averages every source pixel (antialiasing) and never overshoots: a solid colour stays
   exactly that colour.  JPEGs are first decoded at the smallest DCT scale (1/2, 1/4, 1/8) that
   still covers ``size`` (Pillow's draft mode), which is what makes a large JPEG fast.
+- **orientation**: a photograph whose EXIF orientation tag says it is turned or mirrored is
+  turned upright first, as image viewers show it.
 - **grey or colour**: modes ``1``, ``L``, ``LA``, ``I``, ``I;16``, ``F`` are grey, every other
   mode is colour.  A grey file asked for 3 channels is repeated on R, G and B; a colour file asked
   for 1 channel becomes its luma (ITU-R 601-2, ``L = 0.299 R + 0.587 G + 0.114 B``).
@@ -85,8 +87,8 @@ def _open(path: str, max_pixels: int | None):
         raise UnusableImage(f"more than {max_pixels} pixels (decompression bomb?)") from None
     except UnidentifiedImageError:
         raise UnusableImage("not an image Pillow can read") from None
-    except OSError as err:
-        raise UnusableImage(f"cannot be read ({err})") from None
+    except Exception as err:  # OSError, SyntaxError, struct.error ...: a damaged header
+        raise UnusableImage(f"cannot be read ({type(err).__name__}: {err})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
 
@@ -144,7 +146,7 @@ def _crop(img, crop: str):
 
 def decode(path: str, size: int, channels: int, crop: str, max_pixels: int | None) -> np.ndarray:
     """The file as uint8 ``(channels, size, size)`` (module docstring); raises UnusableImage."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     img = _open(path, max_pixels)
     try:
@@ -152,12 +154,14 @@ def decode(path: str, size: int, channels: int, crop: str, max_pixels: int | Non
             if img.format == "JPEG":
                 img.draft(img.mode, (size, size))
             img.load()
+            if img.getexif().get(0x0112, 1) != 1:  # a camera's orientation tag: turn it upright
+                img = ImageOps.exif_transpose(img)
             norm, white, premultiplied = _normalised(img, channels)
             small = _crop(norm, crop).resize((size, size), Image.Resampling.BILINEAR)
     except UnusableImage:
         raise
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
-        raise UnusableImage(f"truncated or corrupt ({err})") from None
+    except Exception as err:  # OSError, SyntaxError, ValueError ...: truncated or corrupt data
+        raise UnusableImage(f"truncated or corrupt ({type(err).__name__}: {err})") from None
     arr = np.asarray(small, dtype=np.float32 if white != 255.0 else np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]

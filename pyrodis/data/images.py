@@ -27,6 +27,7 @@ from pyrodis.data.image_cache import (
     open_executor,
     probe_files,
     read_index,
+    remove_stale_temporaries,
     write_atomic,
 )
 from pyrodis.data.image_files import CROPS, IMAGE_EXTENSIONS, list_images
@@ -140,11 +141,12 @@ class ImageFolder(ImageDataset):
         size: side S of the square images (32, 64 or 128 for the conv networks).
         channels: 1, 3, or ``None`` (from the files).
         crop: ``"center"`` or ``"none"``.
-        cache_dir: where the decoded caches live (default :func:`~pyrodis.data.image_cache.
-            cache_root` ``/ "images"``); it must not be inside ``path``.
+        cache_dir: where the decoded caches live (default ``$PYRODIS_CACHE/images``, see
+            ``docs/data.rst``); it must not be inside ``path``.
         workers: decoding processes on the first open (default: the usable cores).
         progress: show a progress bar while decoding.
-        max_pixels: files with more pixels are refused (default ``PIL.Image.MAX_IMAGE_PIXELS``).
+        max_pixels: files with more pixels are refused (``"pillow"``: Pillow's
+            ``PIL.Image.MAX_IMAGE_PIXELS`` now; ``None``: no limit).
     """
 
     def __init__(
@@ -195,6 +197,7 @@ class ImageFolder(ImageDataset):
                 f"cannot create the image cache {self.cache} ({err}). Set PYRODIS_CACHE or pass "
                 "cache_dir= to a writable folder"
             ) from None
+        remove_stale_temporaries(self.cache)
         paths = [str(self.root / f) for f in files]
         pool = open_executor(workers, len(files))
         try:
