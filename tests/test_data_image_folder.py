@@ -148,3 +148,16 @@ def test_the_trainer_the_loader_and_a_dataloader_read_it(tmp_path):
     assert len(history) == 3 and np.isfinite(history.column("loss")).all()
     copy = pickle.loads(pickle.dumps(data))
     assert torch.equal(copy.observations([3]), data.observations([3]))
+
+
+def test_a_damaged_cache_is_decoded_again_not_trusted(tmp_path):
+    folder = tmp_path / "f"
+    for i in range(4):
+        solid(folder / f"{i}.png", (60 * i, 0, 0))
+    first = ImageFolder(folder, size=8, workers=1, progress=False)
+    values = first.observations(range(4))
+    cache_file = first.cache / "images.npy"
+    del first
+    cache_file.write_bytes(cache_file.read_bytes()[:200])  # a disk that filled up, say
+    again = ImageFolder(folder, size=8, workers=1, progress=False)
+    assert torch.equal(again.observations(range(4)), values)

@@ -15,6 +15,7 @@ cache is not used again (delete the directory to reclaim the space).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pyrodis.data.image_files import decode_many, probe
+from pyrodis.data.official_files import DatasetFileError
 
 #: bump when the decoding rules change, so old caches are not reused
 CACHE_FORMAT = 1
@@ -80,9 +82,14 @@ def read_index(directory: Path) -> dict[str, Any] | None:
         index = json.loads((directory / "index.json").read_text())
     except (OSError, ValueError):
         return None
-    if index.get("format") != CACHE_FORMAT or not (directory / "images.npy").is_file():
+    if index.get("format") != CACHE_FORMAT:
         return None
-    return index
+    try:  # a damaged or replaced images.npy is decoded again, not trusted
+        images = np.load(directory / "images.npy", mmap_mode="r")
+    except (OSError, ValueError, EOFError):
+        return None
+    shape = (len(index["files"]), index["channels"], index["size"], index["size"])
+    return index if images.shape == shape and images.dtype == np.uint8 else None
 
 
 def _executor(workers: int) -> Executor | None:
@@ -154,6 +161,23 @@ def _decode_into(
     return reasons
 
 
+def _reserve(path: Path) -> None:
+    """Allocate the whole file now: a full disk is an error here, not a crash in a worker."""
+    if not hasattr(os, "posix_fallocate"):  # pragma: no cover - macOS, Windows
+        return
+    with open(path, "rb+") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                return  # a file system without preallocation
+            path.unlink(missing_ok=True)
+            raise DatasetFileError(
+                f"no room for the image cache {path.parent} ({err}). Free space there, or set "
+                "PYRODIS_CACHE (or pass cache_dir=) to a disk with room"
+            ) from None
+
+
 def decode_files(
     directory: Path,
     paths: list[str],
@@ -168,6 +192,7 @@ def decode_files(
         tmp, mode="w+", dtype=np.uint8, shape=(len(paths), channels, size, size)
     )
     del out  # the header is written; workers fill the rows
+    _reserve(tmp)
     spans = _chunks(len(paths))
     reasons: list[Any] = [None] * len(spans)
 
