@@ -213,6 +213,33 @@ def _warn(path: Path, what: str, items: Sequence[str]) -> None:
     warnings.warn(f"{path}: {what}, ignored: {', '.join(items[:_SHOWN])}{more}", stacklevel=3)
 
 
+def _complete_rows(path: Path, header: list[str], body: list, at: int, cols: list[int]) -> list:
+    """The data rows, checked for length; rows missing a chosen label are dropped (warned)."""
+    ragged = [r + 2 for r, row in enumerate(body) if len(row) != len(header)]
+    if ragged:
+        raise DatasetFileError(
+            f"{path}: rows {ragged[:_SHOWN]} have not {len(header)} cells like the header"
+        )
+    holes = [row[at] for row in body if any(row[c].lower() in _MISSING for c in cols)]
+    if holes:
+        _warn(path, f"{len(holes)} rows miss a label value", holes)
+        body = [row for row in body if not any(row[c].lower() in _MISSING for c in cols)]
+    return body
+
+
+def _factor_columns(path: Path, cells: list, names: list[str], **binning) -> dict[str, tuple]:
+    """{name: (classes, values, continuous)} of the columns that vary (the others warned)."""
+    parts = {name: _classes(column, **binning) for name, column in zip(names, cells)}
+    constant = [name for name, part in parts.items() if len(part[1]) < 2]
+    if constant:
+        what = "columns with a single value on the labelled images carry no information"
+        _warn(path, what, constant)
+        parts = {n: p for n, p in parts.items() if n not in constant}
+    if not parts:
+        raise DatasetFileError(f"{path}: every label column has a single value; nothing to score")
+    return parts
+
+
 def read_labels(
     path: str | Path,
     images,
@@ -245,33 +272,12 @@ def read_labels(
     if unknown or not wanted:
         raise DatasetFileError(f"{path}: no label columns {unknown}; the header is {header}")
     cols = [header.index(c) for c in wanted]
-    body = rows[1:]
-    ragged = [r + 2 for r, row in enumerate(body) if len(row) != len(header)]
-    if ragged:
-        raise DatasetFileError(
-            f"{path}: rows {ragged[:_SHOWN]} have not {len(header)} cells like the header"
-        )
-    holes = [row[at] for row in body if any(row[c].lower() in _MISSING for c in cols)]
-    if holes:
-        _warn(path, f"{len(holes)} rows miss a label value", holes)
-        body = [row for row in body if not any(row[c].lower() in _MISSING for c in cols)]
+    body = _complete_rows(path, header, rows[1:], at, cols)
+    binning = {"max_classes": max_classes, "num_bins": num_bins}
     found, indices = _match(path, body, at, images)
     order = np.argsort(indices, kind="stable")
     chosen = [body[found[j]] for j in order]
-    parts = {
-        name: _classes([row[c] for row in chosen], max_classes, num_bins)
-        for name, c in zip(wanted, cols)
-    }
-    constant = [name for name, part in parts.items() if len(part[1]) < 2]
-    if constant:
-        _warn(
-            path,
-            "columns with a single value on the labelled images carry no information",
-            constant,
-        )
-        parts = {n: p for n, p in parts.items() if n not in constant}
-    if not parts:
-        raise DatasetFileError(f"{path}: every label column has a single value; nothing to score")
+    parts = _factor_columns(path, [[row[c] for row in chosen] for c in cols], wanted, **binning)
     classes = np.stack([p[0] for p in parts.values()], axis=1)
     return LabelledImages(
         images,
