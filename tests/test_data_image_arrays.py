@@ -97,3 +97,11 @@ def test_open_images_chooses_by_what_the_path_is(tmp_path):
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
     with pytest.raises(DatasetFileError, match="not a readable .npy"):
         open_images(tmp_path / "bad.npy")
+
+
+def test_open_images_takes_the_folder_options_for_an_array_when_they_match(tmp_path):
+    np.save(tmp_path / "x.npy", stack(h=16, w=16))
+    data = open_images(tmp_path / "x.npy", size=16, channels=3, crop="center", workers=2)
+    assert data.observation_shape == (3, 16, 16)
+    with pytest.raises(DatasetFileError, match="holds 3x16x16 images, not the 3x64x64"):
+        open_images(tmp_path / "x.npy", size=64)
