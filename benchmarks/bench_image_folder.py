@@ -9,9 +9,11 @@ sub-folder is a 10,000-file folder and the whole a 50,000-file one.  For each fo
 process (torch and the decode workers at 1 thread each) opens ``ImageFolder(size=64)`` with an
 empty cache and reports:
 
-- first pass: files decoded per second on ``--workers`` processes (headers, decode, cache write);
+- first pass: files decoded per second on ``--workers`` processes (headers, decode, cache write),
+  and per CPU-second (user + system time of the main process and the workers), which the load
+  of other processes on a shared machine does not change;
 - reopen: seconds to open the cached folder again (no decoding);
-- cached pass: images per second over one shuffled epoch read through the access path the trainer
+- cached pass: images per second (and per CPU-second), best of three shuffled epochs, read through the access path the trainer
   and ``make_loader`` use (``BatchRule(dataset, batch).batch(step)``: a gather from the memory map
   and the uint8 → float32 conversion), the cache file being in the page cache;
 - peak RSS (``ru_maxrss``) of the main process during the first pass and of the workers, and the
@@ -74,6 +76,12 @@ def _rss_kib() -> dict[str, int]:
     return out
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (the workers)."""
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def child(folder: str, cache: str, workers: int, batch: int) -> None:
     """One folder size in a fresh process: prints a JSON line of the measurements."""
     import torch
@@ -81,9 +89,12 @@ def child(folder: str, cache: str, workers: int, batch: int) -> None:
     torch.set_num_threads(1)
     from pyrodis.data import BatchRule, ImageFolder
 
+    load = os.getloadavg()[0]
+    cpu0 = _cpu_seconds()
     start = time.perf_counter()
     data = ImageFolder(folder, size=64, cache_dir=cache, workers=workers, progress=False)
     first = time.perf_counter() - start
+    first_cpu = _cpu_seconds() - cpu0
     first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
@@ -92,21 +103,28 @@ def child(folder: str, cache: str, workers: int, batch: int) -> None:
     rule = BatchRule(data, batch, seed=0)
     rule.batch(0)  # warm the page cache of the map
     anon = file = 0
-    start = time.perf_counter()
-    for step in range(rule.steps_per_epoch):
-        x, _ = rule.batch(step)
-        if step % 20 == 0:
-            rss = _rss_kib()
-            anon, file = max(anon, rss["RssAnon"]), max(file, rss["RssFile"])
-    cached = rule.steps_per_epoch * batch / (time.perf_counter() - start)
+    walls, cpus = [], []
+    for epoch in range(3):
+        steps = range(epoch * rule.steps_per_epoch, (epoch + 1) * rule.steps_per_epoch)
+        start, cpu0 = time.perf_counter(), time.process_time()
+        for step in steps:
+            x, _ = rule.batch(step)
+            if step % 20 == 0:
+                rss = _rss_kib()
+                anon, file = max(anon, rss["RssAnon"]), max(file, rss["RssFile"])
+        walls.append(len(steps) * batch / (time.perf_counter() - start))
+        cpus.append(len(steps) * batch / (time.process_time() - cpu0))
     assert x.shape == (batch, 3, 64, 64) and x.dtype == torch.float32
     print(
         json.dumps(
             dict(
                 files=len(data),
                 decode_rate=len(data) / first,
+                decode_per_cpu_s=len(data) / first_cpu,
+                load_average=load,
                 reopen_s=reopen,
-                cached_rate=cached,
+                cached_rate=max(walls),
+                cached_per_cpu_s=max(cpus),
                 first_pass_rss_mib=first_rss / 1024,
                 workers_rss_mib=workers_rss / 1024,
                 cached_anon_mib=anon / 1024,
@@ -143,11 +161,13 @@ def main() -> None:
             out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
             print(
-                f"{result['files']:>6} files: first pass {result['decode_rate']:,.0f} images/s "
-                f"({args.workers} workers); reopen {result['reopen_s']:.2f} s; cached pass "
-                f"{result['cached_rate']:,.0f} images/s (batches of {args.batch}); peak RSS "
-                f"main {result['first_pass_rss_mib']:.0f} MiB, workers "
-                f"{result['workers_rss_mib']:.0f} MiB; cached pass anonymous "
+                f"{result['files']:>6} files (load average {result['load_average']:.1f}): first "
+                f"pass {result['decode_rate']:,.0f} images/s on {args.workers} workers "
+                f"({result['decode_per_cpu_s']:,.0f} per CPU-second); reopen "
+                f"{result['reopen_s']:.2f} s; cached pass {result['cached_rate']:,.0f} images/s "
+                f"({result['cached_per_cpu_s']:,.0f} per CPU-second; best of 3 epochs, batches "
+                f"of {args.batch}); peak RSS main {result['first_pass_rss_mib']:.0f} MiB, "
+                f"workers {result['workers_rss_mib']:.0f} MiB; cached pass anonymous "
                 f"{result['cached_anon_mib']:.0f} MiB + mapped file {result['cached_file_mib']:.0f}"
                 " MiB"
             )

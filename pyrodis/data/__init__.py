@@ -5,6 +5,7 @@ from pyrodis.data.batches import BatchRule, epoch_permutation
 from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.image_arrays import ImageArray
+from pyrodis.data.image_files import DATA_PATH_HELP
 from pyrodis.data.images import ImageDataset, ImageFolder, open_images
 from pyrodis.data.labels import LabelledImages, read_labels
 from pyrodis.data.loader import GroundTruthLoader, make_loader
@@ -30,6 +31,7 @@ __all__ = [
     "PairedFactors",
     "Shapes3D",
     "get_dataset",
+    "DATA_PATH_HELP",
     "ImageArray",
     "ImageDataset",
     "ImageFolder",

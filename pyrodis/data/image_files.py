@@ -39,6 +39,12 @@ import numpy as np
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp")
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 CROPS = ("center", "none")
+#: what a data path may be (for ``pyrodis datasets`` and ``--data`` help texts)
+DATA_PATH_HELP = (
+    "a folder of PNG/JPEG/WebP/BMP images (sub-folders too; decoded once into a cache, see "
+    "docs/data.rst), or an array of images in a .npy, .npz or HDF5 file: (N, H, W), "
+    "(N, H, W, C) or (N, C, H, W), uint8 or floats in [0, 1]"
+)
 
 
 class UnusableImage(Exception):
