@@ -6,7 +6,8 @@ from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.image_arrays import ImageArray
 from pyrodis.data.image_files import DATA_PATH_HELP
-from pyrodis.data.images import ImageDataset, ImageFolder, open_images
+from pyrodis.data.image_paths import open_images
+from pyrodis.data.images import ImageDataset, ImageFolder
 from pyrodis.data.labels import LabelledImages, read_labels
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.official_files import DatasetFileError

@@ -34,7 +34,7 @@ from pyrodis.data.image_files import CROPS, IMAGE_EXTENSIONS, list_images
 from pyrodis.data.official_files import DatasetFileError
 from pyrodis.data.sources import ObservationSource
 
-__all__ = ["ImageDataset", "ImageFolder", "open_images"]
+__all__ = ["ImageDataset", "ImageFolder"]
 
 _SHOWN = 10  # files named in a warning
 
@@ -257,44 +257,4 @@ def _raise_none_usable(root: Path, skipped: dict[str, str]) -> None:
     raise DatasetFileError(
         f"{root}: none of the {len(skipped)} image files can be used ({shown}). Check that the "
         "files are PNG, JPEG, WebP or BMP images and not truncated"
-    )
-
-
-def _array_as_asked(cls: type, path: Path, kwargs: dict[str, Any]) -> ImageDataset:
-    """An array file with the folder options: ``size``/``channels`` must match what it stores
-    (arrays are not resized), the decoding options do not apply."""
-    size, channels = kwargs.pop("size", None), kwargs.pop("channels", None)
-    for name in ("crop", "workers", "progress", "max_pixels"):
-        kwargs.pop(name, None)
-    data = cls(path, **kwargs)
-    c, h, w = data.observation_shape
-    if (size is not None and (h, w) != (size, size)) or channels not in (None, c):
-        raise DatasetFileError(
-            f"{path}: holds {c}x{h}x{w} images, not the {channels or c}x{size}x{size} asked for. "
-            "Arrays are used as stored: save them at that size, or ask for the stored one"
-        )
-    return data
-
-
-def open_images(path: str | Path, **kwargs: Any) -> ImageDataset:
-    """A folder → :class:`ImageFolder`; an ``.npy``/``.npz``/HDF5 file →
-    :class:`~pyrodis.data.image_arrays.ImageArray`.
-
-    ``kwargs`` are :class:`ImageFolder`'s; for an array, ``key``/``layout``/``cache_dir`` apply,
-    ``size`` and ``channels`` (when given) must match the stored images and the decoding options
-    are ignored."""
-    from pyrodis.data.image_arrays import ARRAY_SUFFIXES, ImageArray
-
-    path = Path(path)
-    if path.is_dir():
-        return ImageFolder(path, **kwargs)
-    if path.is_file() and path.suffix.lower() in ARRAY_SUFFIXES:
-        return _array_as_asked(ImageArray, path, kwargs)
-    if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
-        raise DatasetFileError(f"{path}: a single image. Pass the folder that holds the images")
-    if not path.exists():
-        raise DatasetFileError(f"{path}: no such file or folder")
-    raise DatasetFileError(
-        f"{path}: neither a folder of images nor an array file "
-        f"({', '.join(ARRAY_SUFFIXES)}). Pass a folder, or save the images with numpy.save"
     )
