@@ -55,23 +55,28 @@ def list_images(root: Path) -> tuple[list[tuple[str, int, int]], int]:
     """Every image file under ``root`` (recursive), sorted by relative POSIX path.
 
     Returns ``[(relative path, size in bytes, mtime_ns), ...]`` and the number of other files
-    (ignored).  Symbolic links to files are followed; hidden directories are not skipped.
+    (ignored).  Symbolic links are followed; hidden files and folders are not skipped.
     """
     found: list[tuple[str, int, int]] = []
     others = 0
-    for dirpath, _dirs, files in os.walk(root, followlinks=True):
-        for name in files:
-            full = os.path.join(dirpath, name)
-            if not name.lower().endswith(IMAGE_EXTENSIONS):
-                others += 1
-                continue
-            try:
-                st = os.stat(full)
-            except OSError:  # a dangling link
-                others += 1
-                continue
-            rel = Path(os.path.relpath(full, root)).as_posix()
-            found.append((rel, int(st.st_size), int(st.st_mtime_ns)))
+    todo = [(str(root), "")]
+    while todo:
+        folder, prefix = todo.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                try:
+                    if entry.is_dir():
+                        todo.append((entry.path, rel + "/"))
+                        continue
+                    if not entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                        others += 1
+                        continue
+                    st = entry.stat()
+                except OSError:  # a dangling link, a file removed meanwhile
+                    others += 1
+                    continue
+                found.append((rel, int(st.st_size), int(st.st_mtime_ns)))
     found.sort(key=lambda item: item[0])
     return found, others
 
