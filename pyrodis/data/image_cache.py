@@ -99,7 +99,16 @@ def _executor(workers: int) -> Executor | None:
 
     # fork: workers start at once (the work is Pillow and numpy only, no torch or CUDA)
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    context = multiprocessing.get_context(method)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
+
+
+def _one_thread() -> None:
+    """Worker start: one thread each for torch (if the parent had it) and the math libraries."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _chunks(n: int) -> list[tuple[int, int]]:

@@ -189,7 +189,8 @@ def _to_channels(arr: np.ndarray, channels: int) -> np.ndarray:
         return np.ascontiguousarray(arr.transpose(2, 0, 1))
     if channels == 3:
         return np.ascontiguousarray(np.repeat(arr.transpose(2, 0, 1), 3, axis=0))
-    luma = arr.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    rgb = arr.astype(np.float32)  # elementwise, not a BLAS product: no threads in workers
+    luma = 0.299 * rgb[:, :, 0] + 0.587 * rgb[:, :, 1] + 0.114 * rgb[:, :, 2]
     return np.clip(np.rint(luma), 0, 255).astype(np.uint8)[None]
 
 

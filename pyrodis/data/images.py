@@ -210,8 +210,8 @@ class ImageFolder(ImageDataset):
                 settings = {**settings, "channels": 1 if all(flags[i][0] for i in usable) else 3}
             reasons = decode_files(self.cache, [paths[i] for i in usable], settings, pool, progress)
         finally:
-            if pool is not None:
-                pool.shutdown()
+            if pool is not None:  # on an error or Ctrl-C the chunks not started are dropped
+                pool.shutdown(wait=True, cancel_futures=True)
         skipped.update({files[i]: why for i, why in zip(usable, reasons) if why})
         rows = [j for j, why in enumerate(reasons) if not why]
         if not rows:
