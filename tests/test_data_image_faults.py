@@ -54,6 +54,7 @@ def test_files_that_only_look_like_images_are_named_in_the_error(tmp_path):
     with pytest.raises(DatasetFileError, match=r"none of the 2 image files.*a\.jpg.*b\.png"):
         ImageFolder(folder, workers=1, progress=False)
     assert snapshot(folder) == before
+    assert list((tmp_path / "cache" / "images").iterdir()) == []  # no half-made cache
 
 
 def test_truncated_and_corrupt_files_are_skipped_with_one_warning(tmp_path):

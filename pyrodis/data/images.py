@@ -198,6 +198,14 @@ class ImageFolder(ImageDataset):
                 "cache_dir= to a writable folder"
             ) from None
         remove_stale_temporaries(self.cache)
+        try:
+            return self._decode(files, settings, workers, progress)
+        except BaseException:  # nothing half-made stays: an empty cache folder is removed
+            if not any(self.cache.iterdir()):
+                self.cache.rmdir()
+            raise
+
+    def _decode(self, files: list[str], settings: dict, workers, progress: bool) -> dict:
         paths = [str(self.root / f) for f in files]
         pool = open_executor(workers, len(files))
         try:
