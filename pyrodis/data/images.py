@@ -176,6 +176,7 @@ class ImageFolder(ImageDataset):
                 f"{self.root}: no image files (found {others} other files). ImageFolder reads "
                 f"files ending in {', '.join(IMAGE_EXTENSIONS)} (in sub-folders too)"
             )
+        channels = None if channels is None else int(channels)
         settings = dict(size=int(size), channels=channels, crop=crop, max_pixels=max_pixels)
         parent = Path(cache_dir) if cache_dir is not None else cache_root() / "images"
         if _inside(parent, self.root):
