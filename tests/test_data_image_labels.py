@@ -126,3 +126,9 @@ def test_columns_rows_and_values_that_cannot_be_used(folder, tmp_path):
     ragged.write_text("file,bit\n0000.png,1\n0001.png\n")
     with pytest.raises(DatasetFileError, match=r"rows \[3\] have not 2 cells"):
         read_labels(ragged, folder)
+
+
+def test_an_infinite_label_is_named_with_its_column(folder, tmp_path):
+    rows = [(f"{i:04d}.png", "inf" if i == 3 else i * 0.5) for i in range(25)]
+    with pytest.raises(DatasetFileError, match="column 'age' holds an infinite value"):
+        read_labels(write_csv(tmp_path / "l.csv", ["file", "age"], rows), folder)

@@ -166,14 +166,16 @@ def _header(path: Path, rows: list[list[str]], file_column: str | None) -> tuple
 
 def _classes(cells: list[str], max_classes: int, num_bins: int) -> tuple:
     """(classes (n,), class values, continuous?) of one column (module docstring)."""
-    numeric = all(_is_number(c) for c in cells)
-    distinct = sorted(set(float(c) for c in cells) if numeric else set(cells))
-    if len(distinct) <= max_classes or not numeric:
-        lookup = {v: k for k, v in enumerate(distinct)}
-        keys = [float(c) for c in cells] if numeric else cells
-        values = np.asarray(distinct, dtype=np.float64) if numeric else np.arange(len(distinct))
-        return np.array([lookup[v] for v in keys], dtype=np.int64), values, False
-    column = np.asarray(cells, dtype=np.float64)
+    try:
+        column = np.asarray(cells, dtype=np.float64)
+    except ValueError:  # words: categories in sorted order
+        words, classes = np.unique(np.asarray(cells), return_inverse=True)
+        return classes.astype(np.int64), np.arange(len(words), dtype=np.float64), False
+    if not np.all(np.isfinite(column)):
+        raise ValueError("holds an infinite value; remove it or leave the cell empty")
+    distinct, classes = np.unique(column, return_inverse=True)
+    if len(distinct) <= max_classes:
+        return classes.astype(np.int64), distinct, False
     edges = np.histogram_bin_edges(column, bins=num_bins)
     classes = np.clip(np.digitize(column, edges[1:-1]), 0, num_bins - 1).astype(np.int64)
     return classes, (edges[:-1] + edges[1:]) / 2.0, True
@@ -229,7 +231,12 @@ def _complete_rows(path: Path, header: list[str], body: list, at: int, cols: lis
 
 def _factor_columns(path: Path, cells: list, names: list[str], **binning) -> dict[str, tuple]:
     """{name: (classes, values, continuous)} of the columns that vary (the others warned)."""
-    parts = {name: _classes(column, **binning) for name, column in zip(names, cells)}
+    parts = {}
+    for name, column in zip(names, cells):
+        try:
+            parts[name] = _classes(column, **binning)
+        except ValueError as err:
+            raise DatasetFileError(f"{path}: column {name!r} {err}") from None
     constant = [name for name, part in parts.items() if len(part[1]) < 2]
     if constant:
         what = "columns with a single value on the labelled images carry no information"
