@@ -130,7 +130,9 @@ def _rows(path: Path) -> list[list[str]]:
         raise DatasetFileError(f"{path}: no rows. A labels file has a header and one row per file")
     if "," in lines[0] or "\t" in lines[0]:
         delimiter = "," if "," in lines[0] else "\t"
-        return [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+        rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
+        rows[0] = [c.strip() for c in rows[0]]
+        return rows
     return [line.split() for line in lines]
 
 
@@ -164,24 +166,33 @@ def _header(path: Path, rows: list[list[str]], file_column: str | None) -> tuple
     return header, next((lowered.index(n) for n in FILE_COLUMNS if n in lowered), 0)
 
 
-def _classes(cells: list[str], max_classes: int, num_bins: int) -> tuple:
-    """(classes (n,), class values, continuous?) of one column (module docstring)."""
+def _classes(cells: Sequence[str], max_classes: int, num_bins: int) -> tuple:
+    """(classes (n,), class values, continuous?) of one column (module docstring); each distinct
+    cell is parsed once, so a CelebA-sized file is read in seconds."""
+    distinct = {cell: cell.strip() for cell in set(cells)}
     try:
-        column = np.asarray(cells, dtype=np.float64)
+        number = {cell: float(text) for cell, text in distinct.items()}
     except ValueError:  # words: categories in sorted order
-        words, classes = np.unique(np.asarray(cells), return_inverse=True)
-        return classes.astype(np.int64), np.arange(len(words), dtype=np.float64), False
-    if not np.all(np.isfinite(column)):
+        words = sorted(set(distinct.values()))
+        lookup = {cell: words.index(text) for cell, text in distinct.items()}
+        return (
+            np.array(list(map(lookup.__getitem__, cells)), np.int64),
+            np.arange(len(words), dtype=np.float64),
+            False,
+        )
+    if not all(np.isfinite(v) for v in number.values()):
         raise ValueError("holds an infinite value; remove it or leave the cell empty")
-    distinct, classes = np.unique(column, return_inverse=True)
-    if len(distinct) <= max_classes:
-        return classes.astype(np.int64), distinct, False
+    values = np.unique(np.fromiter(number.values(), np.float64, len(number)))
+    if len(values) <= max_classes:
+        lookup = {cell: int(np.searchsorted(values, v)) for cell, v in number.items()}
+        return np.array(list(map(lookup.__getitem__, cells)), np.int64), values, False
+    column = np.array(list(map(number.__getitem__, cells)), np.float64)
     edges = np.histogram_bin_edges(column, bins=num_bins)
     classes = np.clip(np.digitize(column, edges[1:-1]), 0, num_bins - 1).astype(np.int64)
     return classes, (edges[:-1] + edges[1:]) / 2.0, True
 
 
-def _match(path: Path, rows: list[list[str]], at: int, images) -> tuple[list[int], list[int]]:
+def _match(path: Path, files: Sequence[str], images) -> tuple[list[int], list[int]]:
     """(row numbers, image indices) of the rows naming an image; warns about the others."""
     names = {name: i for i, name in enumerate(images.file_names)}
     base: dict[str, int] = {}
@@ -189,13 +200,14 @@ def _match(path: Path, rows: list[list[str]], at: int, images) -> tuple[list[int
         key = name.rsplit("/", 1)[-1]
         base[key] = -1 if key in base else i  # -1: the short name is ambiguous
     found, missing, seen = ([], []), [], {}
-    for r, row in enumerate(rows):
-        i = names.get(row[at].replace("\\", "/"), base.get(row[at], -1))
+    for r, cell in enumerate(files):
+        cell = cell.strip()
+        i = names.get(cell.replace("\\", "/"), base.get(cell, -1))
         if i < 0:
-            missing.append(row[at])
+            missing.append(cell)
             continue
         if i in seen:
-            raise DatasetFileError(f"{path}: {row[at]} is labelled twice (rows {seen[i]}, {r + 2})")
+            raise DatasetFileError(f"{path}: {cell} is labelled twice (rows {seen[i]}, {r + 2})")
         seen[i] = r + 2
         found[0].append(r)
         found[1].append(i)
@@ -203,7 +215,7 @@ def _match(path: Path, rows: list[list[str]], at: int, images) -> tuple[list[int
         _warn(path, f"{len(missing)} rows name files that are not among the images", missing)
     if len(found[0]) < 2:
         raise DatasetFileError(
-            f"{path}: {len(found[0])} of {len(rows)} rows name an image of the dataset; at least "
+            f"{path}: {len(found[0])} of {len(files)} rows name an image of the dataset; at least "
             f"2 are needed. Name files by their path inside the folder (e.g. "
             f"{images.file_names[0]}) or by their file name"
         )
@@ -216,17 +228,29 @@ def _warn(path: Path, what: str, items: Sequence[str]) -> None:
 
 
 def _complete_rows(path: Path, header: list[str], body: list, at: int, cols: list[int]) -> list:
-    """The data rows, checked for length; rows missing a chosen label are dropped (warned)."""
-    ragged = [r + 2 for r, row in enumerate(body) if len(row) != len(header)]
-    if ragged:
+    """The columns (tuples) of the data rows, checked for length; rows missing a chosen label are
+    dropped (warned)."""
+    lengths = set(map(len, body))
+    if lengths - {len(header)}:
+        ragged = [r + 2 for r, row in enumerate(body) if len(row) != len(header)]
         raise DatasetFileError(
             f"{path}: rows {ragged[:_SHOWN]} have not {len(header)} cells like the header"
         )
-    holes = [row[at] for row in body if any(row[c].lower() in _MISSING for c in cols)]
-    if holes:
-        _warn(path, f"{len(holes)} rows miss a label value", holes)
-        body = [row for row in body if not any(row[c].lower() in _MISSING for c in cols)]
-    return body
+    columns = list(zip(*body)) if body else [() for _ in header]
+    holes = np.zeros(len(body), dtype=bool)
+    for c in cols:
+        bad = {cell for cell in set(columns[c]) if cell.strip().lower() in _MISSING}
+        if bad:
+            holes |= np.array([cell in bad for cell in columns[c]], dtype=bool)
+    if holes.any():
+        keep = np.flatnonzero(~holes).tolist()
+        _warn(
+            path,
+            f"{int(holes.sum())} rows miss a label value",
+            [columns[at][r] for r in np.flatnonzero(holes)],
+        )
+        columns = [tuple(col[r] for r in keep) for col in columns]
+    return columns
 
 
 def _factor_columns(path: Path, cells: list, names: list[str], **binning) -> dict[str, tuple]:
@@ -281,10 +305,11 @@ def read_labels(
     cols = [header.index(c) for c in wanted]
     body = _complete_rows(path, header, rows[1:], at, cols)
     binning = {"max_classes": max_classes, "num_bins": num_bins}
-    found, indices = _match(path, body, at, images)
+    found, indices = _match(path, body[at], images)
+    rows = np.asarray(found)[np.argsort(indices, kind="stable")].tolist()
     order = np.argsort(indices, kind="stable")
-    chosen = [body[found[j]] for j in order]
-    parts = _factor_columns(path, [[row[c] for row in chosen] for c in cols], wanted, **binning)
+    chosen = [[body[c][r] for r in rows] for c in cols]
+    parts = _factor_columns(path, chosen, wanted, **binning)
     classes = np.stack([p[0] for p in parts.values()], axis=1)
     return LabelledImages(
         images,
