@@ -8,7 +8,8 @@ from pyrodis.data.image_arrays import ImageArray
 from pyrodis.data.image_files import DATA_PATH_HELP
 from pyrodis.data.image_paths import open_images
 from pyrodis.data.images import ImageDataset, ImageFolder
-from pyrodis.data.labels import LabelledImages, read_labels
+from pyrodis.data.labelled import LABELLED_METRICS, NEEDS_INTERVENTIONS, LabelledImages
+from pyrodis.data.labels import read_labels
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.official_files import DatasetFileError
 from pyrodis.data.pairs import PairedFactors
@@ -36,7 +37,9 @@ __all__ = [
     "ImageArray",
     "ImageDataset",
     "ImageFolder",
+    "LABELLED_METRICS",
     "LabelledImages",
+    "NEEDS_INTERVENTIONS",
     "open_images",
     "read_labels",
     "make_loader",
