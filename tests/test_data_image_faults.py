@@ -132,3 +132,12 @@ def test_a_camera_orientation_tag_turns_the_photograph_upright(tmp_path):
     data, messages = open_folder(folder, size=8, crop="none")
     x = data.observations([0])[0, 0]
     assert messages == [] and float(x[1, 4]) > 0.95 and float(x[6, 4]) < 0.05
+
+
+def test_a_link_back_to_the_folder_is_not_followed_forever(tmp_path):
+    folder = tmp_path / "loop"
+    folder.mkdir()
+    Image.new("L", (8, 8), 9).save(folder / "a.png")
+    (folder / "again").symlink_to(folder)
+    data, messages = open_folder(folder, size=8)
+    assert data.file_names == ("a.png",) and messages == []

@@ -55,13 +55,18 @@ def list_images(root: Path) -> tuple[list[tuple[str, int, int]], int]:
     """Every image file under ``root`` (recursive), sorted by relative POSIX path.
 
     Returns ``[(relative path, size in bytes, mtime_ns), ...]`` and the number of other files
-    (ignored).  Symbolic links are followed; hidden files and folders are not skipped.
+    (ignored).  Symbolic links are followed, each folder listed once (a link back to a folder
+    already listed is not entered again); hidden files and folders are not skipped.
     """
     found: list[tuple[str, int, int]] = []
     others = 0
-    todo = [(str(root), "")]
+    todo, seen = [(str(root), "")], set()
     while todo:
         folder, prefix = todo.pop()
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:  # a link back to a folder already listed
+            continue
+        seen.add((st.st_dev, st.st_ino))
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
