@@ -6,6 +6,12 @@ from pyrodis.data.cars3d import Cars3D
 from pyrodis.data.correlated import CorrelatedFactors
 from pyrodis.data.dsprites import DSprites
 from pyrodis.data.dsprites_variants import ColorDSprites, NoisyDSprites
+from pyrodis.data.image_arrays import ImageArray
+from pyrodis.data.image_files import DATA_PATH_HELP
+from pyrodis.data.image_paths import open_images
+from pyrodis.data.images import ImageDataset, ImageFolder
+from pyrodis.data.labelled import LABELLED_METRICS, NEEDS_INTERVENTIONS, LabelledImages
+from pyrodis.data.labels import read_labels
 from pyrodis.data.loader import GroundTruthLoader, make_loader
 from pyrodis.data.mpi3d import MPI3D
 from pyrodis.data.official_files import DatasetFileError
@@ -39,5 +45,14 @@ __all__ = [
     "SmallNORB",
     "get_dataset",
     "list_datasets",
+    "DATA_PATH_HELP",
+    "ImageArray",
+    "ImageDataset",
+    "ImageFolder",
+    "LABELLED_METRICS",
+    "LabelledImages",
+    "NEEDS_INTERVENTIONS",
+    "open_images",
+    "read_labels",
     "make_loader",
 ]
