@@ -25,6 +25,7 @@ LAYERS = {
     "inference": 3,
     "diagnostics": 4,
     "runs": 5,
+    "explore": 6,
     "cli_parser": 6,
     "cli": 7,
     "__main__": 8,
