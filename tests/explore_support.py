@@ -1,0 +1,23 @@
+"""Tiny trained runs for the explorer's tests (a few seconds each on two CPU cores)."""
+
+from pathlib import Path
+
+import pyro
+
+
+def train_tiny_run(out: Path, seed: int = 0, steps: int = 60) -> Path:
+    """A 4-latent β-VAE trained ``steps`` steps on dSprites with an MLP, checkpoints every 20."""
+    from pyrodis.runs import resolve_config, train_run
+
+    config = resolve_config(
+        preset="beta-vae",
+        overrides=[
+            "model.latent_dim=4",
+            "train.batch_size=32",
+            "train.checkpoint_every=20",
+            f"seed={seed}",
+        ],
+    )
+    train_run(out, config, steps=steps, progress=False)
+    pyro.clear_param_store()
+    return out
