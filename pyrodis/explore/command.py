@@ -44,10 +44,11 @@ def load_models(
     datasets: Sequence[Any] | None = None,
     num_points: int = 2_000,
     seed: int = 0,
-    device: str | None = "cpu",
+    device: str | None = None,
 ) -> list:
     """One or two :class:`~pyrodis.explore.model.ExploredModel` from run directories, loaded
-    runs or VAEs (each with its dataset)."""
+    runs or VAEs (each with its dataset); a run directory is loaded on ``device`` (``None``: the
+    run's own ``train.device``)."""
     if not 1 <= len(items) <= 2:
         raise ExploreError(f"explore one run or two side by side, got {len(items)}")
     datasets = list(datasets) if datasets is not None else [None] * len(items)
@@ -66,6 +67,7 @@ def explore(
     block: bool = False,
     num_points: int = 2_000,
     seed: int = 0,
+    device: str | None = None,
 ) -> Explorer:
     """Explore a run directory, a loaded run, or a VAE with its images, in the browser.
 
@@ -79,12 +81,13 @@ def explore(
         open_browser: open the page in the default browser.
         block: serve until Ctrl+C; else serve in a background thread and return at once.
         num_points, seed: images encoded at start-up (KL order, ranges, factor MI) and the seed.
+        device: where a run directory is loaded (``None``: the run's own ``train.device``).
 
     Returns the running :class:`~pyrodis.explore.server.Explorer` (``.url``, ``.stop()``).
     """
     require_web()
     items = [run_or_model] + ([] if compare is None else [compare])
-    models = load_models(items, [dataset, compare_dataset][: len(items)], num_points, seed)
+    models = load_models(items, [dataset, compare_dataset][: len(items)], num_points, seed, device)
     server = make_explorer(models, host, port)
     if block:
         server.serve_forever(open_browser)
@@ -103,7 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0: any free port")
     parser.add_argument("--host", default="127.0.0.1", help="serve beyond this machine (warns)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    parser.add_argument("--device", default="cpu", help="where the runs decode (default cpu)")
+    parser.add_argument(
+        "--device", default=None, help="where the runs decode (default: each run's train.device)"
+    )
     return parser
 
 
@@ -114,7 +119,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         require_web()
         if len(args.runs) > 2:
             raise ExploreError(f"explore one run or two side by side, got {len(args.runs)}")
-        device = getattr(args, "device", "cpu")
+        device = getattr(args, "device", None)
         models = load_models(args.runs, device=device)
         server = make_explorer(models, args.host, args.port)
     except (ExploreError, ValueError, TypeError) as err:
