@@ -121,10 +121,11 @@ def test_two_runs_side_by_side_move_together(runs, browser):
         assert f"z{k}" in tag.inner_text()
         other = page.locator(f"#run-1 input.slider[data-latent='{k}']")
         before_value, before_image = float(other.input_value()), _live(page, 1)
+        version = int(page.locator("#live-1").get_attribute("data-version"))
         _move(page, 0, i, "End")
         page.wait_for_function(
-            f"Number(document.getElementById('live-1').dataset.version) > 0 && "
-            f"!state.runs[1].inflight"
+            f"Number(document.getElementById('live-1').dataset.version) > {version} && "
+            "!state.runs[1].inflight && document.getElementById('live-1').complete"
         )
         moved = float(other.input_value())
         sign = matching["sign"][i]
