@@ -203,6 +203,7 @@ async function startFrom(kind, index) {
 async function main() {
   const session = await (await api("/api/session")).json();
   state.matching = session.matching;
+  document.body.classList.add(session.runs.length > 1 ? "two-runs" : "one-run");
   const box = document.getElementById("runs");
   session.runs.forEach((info, id) => buildRun(info, id));
   state.runs.forEach((run) => { fillRun(run); box.appendChild(run.node); });
