@@ -148,8 +148,8 @@ function buildRun(info, id) {
   node.querySelector(".run-name").textContent = `${state.runs.length > 1 || id ? `Run ${id + 1}: ` : ""}${info.name}`;
   const active = info.latents.filter((l) => l.active).length;
   node.querySelector(".run-meta").textContent =
-    `${info.latent_dim} latents, ${active} active · q(z) from ${info.num_points} of ` +
-    `${info.num_data} images` + (info.names_saved ? "" : " · names are kept in memory only");
+    `${info.latent_dim} latents, ${active} active · q(z) from ${info.num_points.toLocaleString("en")} of ` +
+    `${info.num_data.toLocaleString("en")} images` + (info.names_saved ? "" : " · names are kept in memory only");
   const inactive = info.latents.filter((l) => !l.active);
   node.querySelector(".inactive summary").textContent =
     `${inactive.length} inactive latent${inactive.length === 1 ? "" : "s"} (KL ≤ 0.01 nats)`;
