@@ -13,11 +13,11 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["NAMES_FILE", "MAX_NAME_LENGTH", "check_latent_name", "read_latent_names"]
-__all__ += ["write_latent_names"]
+__all__ += ["label_latents", "write_latent_names"]
 
 NAMES_FILE = "latent_names.json"
 MAX_NAME_LENGTH = 40
@@ -78,3 +78,10 @@ def write_latent_names(run_dir: str | Path, names: Mapping[int, str]) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def label_latents(default_names: Sequence[str], run_dir: str | Path | None) -> list[str]:
+    """``default_names`` (e.g. ``aggregate.latent_names``: ``z[0]``, ``z[1]``, ...) with the name
+    a person gave each latent of the run appended, ``"z[3] pose"``; unchanged without names."""
+    given = read_latent_names(run_dir) if run_dir is not None else {}
+    return [f"{n} {given[j]}" if j in given else str(n) for j, n in enumerate(default_names)]
