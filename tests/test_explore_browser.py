@@ -2,7 +2,7 @@
 
 A person moves a slider and sees the decoded image change, names a latent and finds the name
 after a reload (and in the names file the report reads), and opens two runs whose latents are
-matched: moving one moves its match.
+matched (a model and a copy with its latents permuted and flipped): moving one moves its match.
 """
 
 import io
@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from explore_support import train_tiny_run
+from explore_support import permuted_copy, scripted_vae, train_tiny_run
 from PIL import Image
 
 pytest.importorskip("starlette", reason="the explorer needs the explore extra (starlette)")
@@ -19,6 +19,7 @@ playwright = pytest.importorskip(
 )
 
 from pyrodis.diagnostics.latent_names import read_latent_names  # noqa: E402
+from pyrodis.explore import explore  # noqa: E402
 from pyrodis.explore.command import load_models  # noqa: E402
 from pyrodis.explore.server import make_explorer  # noqa: E402
 
@@ -39,8 +40,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("explore_browser")
-    return [train_tiny_run(base / f"run{seed}", seed=seed, steps=80) for seed in (0, 1)]
+    return [train_tiny_run(tmp_path_factory.mktemp("explore_browser") / "run", seed=1)]
 
 
 @pytest.fixture(scope="module")
@@ -109,26 +109,31 @@ def test_moving_a_slider_changes_the_image_and_a_name_survives_a_reload(runs, br
     assert Image.open(tmp_path / "explorer.png").size[0] == 1280
 
 
-def test_two_runs_side_by_side_move_together(runs, browser):
-    models = load_models(runs, num_points=500)
-    with make_explorer(models, "127.0.0.1", 0).start() as server:
+def test_two_models_side_by_side_move_together(browser):
+    """The second model is the first with its latents permuted and two of them flipped (known
+    answer); moving latent i of the first moves its match, mirrored where the sign is −."""
+    vae, images = scripted_vae()
+    perm, sign = [2, 0, 3, 1], [1, -1, -1, 1]
+    flipped = permuted_copy(vae, perm, sign)
+    with explore(vae, images, compare=flipped, compare_dataset=images, open_browser=False,
+                 num_points=300) as server:  # fmt: skip
         page = _open(browser, server.url)
         matching = page.evaluate("state.matching")
-        pairs = [(i, k) for i, k in enumerate(matching["partner"]) if k >= 0]
-        assert pairs, "the two runs should have matched active latents"
-        i, k = max(pairs, key=lambda p: matching["strength"][p[0]])
-        tag = page.locator(f"#run-0 .latent[data-latent='{i}'] .match")
-        assert f"z{k}" in tag.inner_text()
-        other = page.locator(f"#run-1 input.slider[data-latent='{k}']")
-        before_value, before_image = float(other.input_value()), _live(page, 1)
-        version = int(page.locator("#live-1").get_attribute("data-version"))
-        _move(page, 0, i, "End")
-        page.wait_for_function(
-            f"Number(document.getElementById('live-1').dataset.version) > {version} && "
-            "!state.runs[1].inflight && document.getElementById('live-1').complete"
-        )
-        moved = float(other.input_value())
-        sign = matching["sign"][i]
-        assert (moved - before_value) * sign > 0, "the match moved the wrong way"
-        assert np.abs(_live(page, 1) - before_image).mean() > 0.5
+        for k, i in enumerate(perm):
+            assert matching["partner"][i] == k and matching["sign"][i] == sign[k]
+            tag = page.locator(f"#run-0 .latent[data-latent='{i}'] .match").inner_text()
+            assert f"z{k}" in tag and ("+" if sign[k] > 0 else "−") in tag
+        for i in (2, 0):  # matched with sign + and with sign −
+            k = matching["partner"][i]
+            other = page.locator(f"#run-1 input.slider[data-latent='{k}']")
+            before_value, before_image = float(other.input_value()), _live(page, 1)
+            version = int(page.locator("#live-1").get_attribute("data-version"))
+            _move(page, 0, i, "End")
+            page.wait_for_function(
+                f"Number(document.getElementById('live-1').dataset.version) > {version} && "
+                "!state.runs[1].inflight && document.getElementById('live-1').complete"
+            )
+            moved = float(other.input_value())
+            assert (moved - before_value) * matching["sign"][i] > 0, "the match moved wrongly"
+            assert np.abs(_live(page, 1) - before_image).mean() > 0.5
         page.close()

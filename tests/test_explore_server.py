@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from explore_support import train_tiny_run
+from explore_support import permuted_copy, scripted_vae, train_tiny_run
 from PIL import Image
 
 pytest.importorskip("starlette", reason="the explorer needs the explore extra (starlette)")
@@ -29,7 +29,7 @@ from pyrodis.explore.server import bind, make_explorer  # noqa: E402
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("explore") / "run", steps=80)
+    return train_tiny_run(tmp_path_factory.mktemp("explore") / "run", seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,8 @@ def test_the_session_orders_latents_by_kl_with_ranges_and_factors(client, model)
     latents = runs[0]["latents"]
     kl = [item["kl"] for item in latents]
     assert kl == sorted(kl, reverse=True) and sorted(i["index"] for i in latents) == [0, 1, 2, 3]
-    assert all(item["active"] == (item["kl"] > 0.01) for item in latents)
+    variances = model.aggregate.mean_variances()
+    assert all(item["active"] == (variances[item["index"]] > 0.01) for item in latents)
     assert all(item["low"] < item["center"] < item["high"] for item in latents)
     # the range is the 0.5 %/99.5 % quantiles of q(z_j): inside the bulk of the mean ± 4 sd
     assert all(item["high"] - item["low"] < 8 * item["spread"] for item in latents)
@@ -251,35 +252,33 @@ def test_many_clients_at_once_on_the_real_server(model):
     assert all(np.array_equal(_pixels(im), _expected(model, z)) for im, z in zip(images, codes))
 
 
-def _permuted_copy(model, perm, sign):
-    """A VAE whose latent k is ``sign[k]`` times latent ``perm[k]`` of ``model``'s VAE."""
-    import copy
-
-    vae = copy.deepcopy(model.vae)
-    d = model.latent_dim
-    s = torch.tensor(sign, dtype=torch.float32)
-    with torch.no_grad():
-        head = vae.encoder.head
-        head.weight[:d] = head.weight[:d][perm] * s[:, None]
-        head.bias[:d] = head.bias[:d][perm] * s
-        head.weight[d:] = head.weight[d:][perm]
-        head.bias[d:] = head.bias[d:][perm]
-        first = vae.decoder.body[0][0]
-        first.weight[:] = first.weight[:, perm] * s[None, :]
-    return vae
-
-
-def test_two_runs_are_matched_up_to_permutation_and_sign(model, run_dir):
+def test_two_runs_are_matched_up_to_permutation_and_sign():
+    """Known answer: a model and a copy of it with its latents permuted and some flipped."""
+    vae, images = scripted_vae()
     perm, sign = [2, 0, 3, 1], [1, -1, -1, 1]
-    other = ExploredModel(_permuted_copy(model, perm, sign), model.source.dataset, num_points=500)
-    matching = match_models(model, other)
-    assert model.active.sum() >= 2, "the tiny run should have active latents to match"
+    a = ExploredModel(vae, images, num_points=300)
+    b = ExploredModel(permuted_copy(vae, perm, sign), images, num_points=300)
+    assert a.active.all() and b.active.all()
+    matching = match_models(a, b)
     for k, i in enumerate(perm):
-        if model.active[i]:
-            assert matching.partner[i] == k and matching.sign[i] == sign[k]
-            assert matching.strength[i] == pytest.approx(1.0)
-    session = TestClient(build_app([model, other], matching), base_url="http://127.0.0.1").get(
+        assert matching.partner[i] == k and matching.sign[i] == sign[k]
+    assert matching.strength == pytest.approx(np.ones(4))
+    assert 0.0 < matching.udr <= 1.0
+    session = TestClient(build_app([a, b], matching), base_url="http://127.0.0.1").get(
         "/api/session"
     )
     assert session.json()["matching"]["partner"] == matching.partner.tolist()
     assert json.dumps(session.json())  # every number is JSON (no NaN)
+
+
+def test_two_run_directories_are_served_side_by_side(run_dir):
+    server = make_explorer(load_models([run_dir, run_dir], num_points=200), "127.0.0.1", 0)
+    server.sock.close()
+    session = TestClient(server.server.config.app, base_url="http://127.0.0.1").get("/api/session")
+    runs, matching = session.json()["runs"], session.json()["matching"]
+    assert [r["name"] for r in runs] == ["run", "run"]
+    active = [i for i, item in enumerate(runs[0]["latents"]) if item["active"]]
+    # a run against itself: every active latent is its own match, with sign +
+    order = [item["index"] for item in runs[0]["latents"]]
+    for i in (order[k] for k in active):
+        assert matching["partner"][i] == i and matching["sign"][i] == 1

@@ -3,7 +3,8 @@
 Both runs encode the same ``num_points`` images (1,000, as UDR) into their mean codes; R is the
 signed Spearman correlation of every latent of run A with every latent of run B on those images.
 Latents are paired one to one by maximising Σ |R| (Hungarian assignment) over the active latents
-(average KL > 0.01 nats; an inactive latent stays unpaired), and each pair keeps the sign of its
+(the report's active units: the variance of the latent's posterior mean over the images is above
+0.01; an inactive latent stays unpaired), and each pair keeps the sign of its
 correlation: identifiability up to permutation and sign, made visible. A value moved on latent i
 of run A moves its match j of run B to the same standardised position, mirrored when the sign is
 negative: z_B,j = c_B,j + s·(z_A,i − c_A,i)·σ_B,j / σ_A,i, with c, σ the mean and standard

@@ -3,7 +3,9 @@ know of its latents, computed once at start-up (``docs/explore.rst``).
 
 At start-up the guide encodes ``num_points`` images of the dataset (2,000 by default) into the
 aggregate posterior q(z) = (1/M) Σ_m q(z|x_m) (:class:`~pyrodis.diagnostics.AggregatePosterior`);
-from it come each latent's average KL (the slider order; KL ≤ 0.01 nats: inactive, folded away),
+from it come each latent's average KL (the slider order), whether it is active (the report's active
+units, Burda et al. 2016: the variance of E[z_j|x] over the images is above 0.01; an inactive
+latent ignores the image and is folded away),
 the slider range (the 0.5 % and 99.5 % quantiles of the marginal q(z_j)) and, for a dataset with
 factors, the factor each latent is most informative about with its normalised mutual information
 MI(z_j; v_k) / H(v_k) (the discretised MI of the report, 20 equal-width bins, divided by the
@@ -24,10 +26,10 @@ from pyrodis.diagnostics import AggregatePosterior
 from pyrodis.diagnostics.latent_names import read_latent_names, write_latent_names
 from pyrodis.metrics import discrete_entropy
 
-__all__ = ["ExploredModel", "INACTIVE_KL"]
+__all__ = ["ACTIVITY_THRESHOLD", "ExploredModel"]
 
-#: a latent whose average KL is at most this many nats is inactive (folded away on the page)
-INACTIVE_KL = 0.01
+#: a latent whose posterior mean varies less than this over the images is inactive (folded away)
+ACTIVITY_THRESHOLD = 0.01
 RANGE_QUANTILES = (0.005, 0.995)
 
 
@@ -99,7 +101,7 @@ class ExploredModel:
         self.latent_dim = agg.latent_dim
         self.kl = agg.kl_per_dim()
         self.order = [int(j) for j in agg.kl_order()]
-        self.active = self.kl > INACTIVE_KL
+        self.active = agg.active_units(ACTIVITY_THRESHOLD)
         samples = agg.sample(20_000, seed=self.seed).numpy()
         self.low, self.high = np.quantile(samples, RANGE_QUANTILES, axis=0)
         self.center, self.spread = samples.mean(0), np.maximum(samples.std(0), 1e-6)

@@ -152,7 +152,7 @@ function buildRun(info, id) {
     `${info.num_data.toLocaleString("en")} images` + (info.names_saved ? "" : " · names are kept in memory only");
   const inactive = info.latents.filter((l) => !l.active);
   node.querySelector(".inactive summary").textContent =
-    `${inactive.length} inactive latent${inactive.length === 1 ? "" : "s"} (KL ≤ 0.01 nats)`;
+    `${inactive.length} inactive latent${inactive.length === 1 ? "" : "s"} (their mean code does not vary with the image)`;
   if (!inactive.length) node.querySelector(".inactive").hidden = true;
   return run;
 }
