@@ -89,10 +89,9 @@ function latentRow(run, item) {
   }
   const p = partnerOf(run.id, j);
   if (p) {
-    const other = state.runs.length > p.run ? p.run : null;
     node.querySelector(".match").textContent = `↔ run ${p.run + 1} z${p.latent} (${p.sign > 0 ? "+" : "−"})`;
     node.querySelector(".match").dataset.partner = p.latent;
-    void other;
+    node.querySelector(".match").title = "matched as UDR matches latents: moving this slider moves its match";
   }
   const slider = node.querySelector(".slider");
   slider.min = item.low;
@@ -145,7 +144,7 @@ function buildRun(info, id) {
   run.el.live.id = `live-${id}`;
   state.runs.push(run);
   info.latents.forEach((item) => { run.latent[item.index] = item; });
-  node.querySelector(".run-name").textContent = `${state.runs.length > 1 || id ? `Run ${id + 1}: ` : ""}${info.name}`;
+  node.querySelector(".run-name").textContent = (state.total > 1 ? `Run ${id + 1}: ` : "") + info.name;
   const active = info.latents.filter((l) => l.active).length;
   node.querySelector(".run-meta").textContent =
     `${info.latent_dim} latents, ${active} active · q(z) from ${info.num_points.toLocaleString("en")} of ` +
@@ -203,6 +202,7 @@ async function startFrom(kind, index) {
 async function main() {
   const session = await (await api("/api/session")).json();
   state.matching = session.matching;
+  state.total = session.runs.length;
   document.body.classList.add(session.runs.length > 1 ? "two-runs" : "one-run");
   const box = document.getElementById("runs");
   session.runs.forEach((info, id) => buildRun(info, id));
