@@ -282,3 +282,20 @@ def test_two_run_directories_are_served_side_by_side(run_dir):
     order = [item["index"] for item in runs[0]["latents"]]
     for i in (order[k] for k in active):
         assert matching["partner"][i] == i and matching["sign"][i] == 1
+
+
+def test_labels_given_for_plain_images_explain_the_latents():
+    """A scripted model on images without factors, with labels passed in: each latent names the
+    factor it is most informative about; here the factor is latent 1's own code, binned."""
+    vae, images = scripted_vae()
+    code = vae.encode(images)[0][:, 1].detach().numpy()
+    factors = np.stack([np.digitize(code, np.quantile(code, [0.25, 0.5, 0.75])),
+                        np.arange(300) % 2], axis=1)  # fmt: skip
+    (model,) = load_models([vae], [images], num_points=300,
+                           labels=[{"factors": factors, "factor_names": ["tilt", "parity"]}])  # fmt: skip
+    latents = TestClient(build_app([model]), base_url="http://127.0.0.1").get("/api/session")
+    by_index = {item["index"]: item for item in latents.json()["runs"][0]["latents"]}
+    assert by_index[1]["factor"] == "tilt" and by_index[1]["factor_mi"] > 0.5
+    assert all(
+        item["factor_mi"] < by_index[1]["factor_mi"] for j, item in by_index.items() if j != 1
+    )

@@ -14,7 +14,7 @@ from .server import DEFAULT_PORT, ExploreError, Explorer, make_explorer, require
 __all__ = ["add_arguments", "explore", "load_models", "main", "run_from_args"]
 
 
-def _as_model(item: Any, dataset: Any, num_points: int, seed: int, device: str | None):
+def _as_model(item: Any, dataset: Any, num_points: int, seed: int, device: str | None, labels=None):
     from pyrodis.runs import CheckpointError, ConfigError, load_run
 
     from .model import ExploredModel
@@ -30,13 +30,17 @@ def _as_model(item: Any, dataset: Any, num_points: int, seed: int, device: str |
     if hasattr(item, "vae") and hasattr(item, "path"):  # a loaded run
         name = Path(item.path).name
         return ExploredModel(item.vae, item.dataset if dataset is None else dataset, name=name,
-                             run_dir=item.path, num_points=num_points, seed=seed)  # fmt: skip
+                             run_dir=item.path, num_points=num_points, seed=seed,
+                             **(labels or {}))  # fmt: skip
     if dataset is None:
         raise ExploreError(
             "a model needs the images to explore: explore(vae, images) with a tensor "
             "(N, C, H, W) or a dataset"
         )
-    return ExploredModel(item, dataset, name=type(item).__name__, num_points=num_points, seed=seed)
+    name = type(item).__name__
+    return ExploredModel(
+        item, dataset, name=name, num_points=num_points, seed=seed, **(labels or {})
+    )
 
 
 def load_models(
@@ -45,14 +49,19 @@ def load_models(
     num_points: int = 2_000,
     seed: int = 0,
     device: str | None = None,
+    labels: Sequence[dict | None] | None = None,
 ) -> list:
     """One or two :class:`~pyrodis.explore.model.ExploredModel` from run directories, loaded
     runs or VAEs (each with its dataset); a run directory is loaded on ``device`` (``None``: the
-    run's own ``train.device``)."""
+    run's own ``train.device``); ``labels``: per item ``None`` or ``{"factors": (N, K) array,
+    "factor_names": [...]}``, the factor labels of images that carry none."""
     if not 1 <= len(items) <= 2:
         raise ExploreError(f"explore one run or two side by side, got {len(items)}")
     datasets = list(datasets) if datasets is not None else [None] * len(items)
-    return [_as_model(i, d, num_points, seed, device) for i, d in zip(items, datasets)]
+    labels = list(labels) if labels is not None else [None] * len(items)
+    return [
+        _as_model(i, d, num_points, seed, device, lab) for i, d, lab in zip(items, datasets, labels)
+    ]
 
 
 def explore(
@@ -68,6 +77,8 @@ def explore(
     num_points: int = 2_000,
     seed: int = 0,
     device: str | None = None,
+    factors: Any = None,
+    factor_names: Sequence[str] | None = None,
 ) -> Explorer:
     """Explore a run directory, a loaded run, or a VAE with its images, in the browser.
 
@@ -82,12 +93,16 @@ def explore(
         block: serve until Ctrl+C; else serve in a background thread and return at once.
         num_points, seed: images encoded at start-up (KL order, ranges, factor MI) and the seed.
         device: where a run directory is loaded (``None``: the run's own ``train.device``).
+        factors, factor_names: (N, K) integer factor labels of ``dataset`` (and their names) for
+            images that carry none: each slider then shows its most informative factor.
 
     Returns the running :class:`~pyrodis.explore.server.Explorer` (``.url``, ``.stop()``).
     """
     require_web()
     items = [run_or_model] + ([] if compare is None else [compare])
-    models = load_models(items, [dataset, compare_dataset][: len(items)], num_points, seed, device)
+    labels = None if factors is None else {"factors": factors, "factor_names": factor_names}
+    datasets = [dataset, compare_dataset][: len(items)]
+    models = load_models(items, datasets, num_points, seed, device, [labels, None][: len(items)])
     server = make_explorer(models, host, port)
     if block:
         server.serve_forever(open_browser)
