@@ -3,7 +3,6 @@ two runs, latent names saved in the run, and a 4xx answer (never a traceback) to
 request."""
 
 import io
-import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from explore_support import permuted_copy, scripted_vae, train_tiny_run
+from explore_support import train_tiny_run
 from PIL import Image
 
 pytest.importorskip("starlette", reason="the explorer needs the explore extra (starlette)")
@@ -22,7 +21,6 @@ from pyrodis.diagnostics.latent_names import NAMES_FILE, read_latent_names  # no
 from pyrodis.explore import ExploreError  # noqa: E402
 from pyrodis.explore.app import build_app  # noqa: E402
 from pyrodis.explore.command import load_models, main  # noqa: E402
-from pyrodis.explore.matching import match_models  # noqa: E402
 from pyrodis.explore.model import ExploredModel  # noqa: E402
 from pyrodis.explore.server import bind, make_explorer  # noqa: E402
 
@@ -252,25 +250,6 @@ def test_many_clients_at_once_on_the_real_server(model):
     assert all(np.array_equal(_pixels(im), _expected(model, z)) for im, z in zip(images, codes))
 
 
-def test_two_runs_are_matched_up_to_permutation_and_sign():
-    """Known answer: a model and a copy of it with its latents permuted and some flipped."""
-    vae, images = scripted_vae()
-    perm, sign = [2, 0, 3, 1], [1, -1, -1, 1]
-    a = ExploredModel(vae, images, num_points=300)
-    b = ExploredModel(permuted_copy(vae, perm, sign), images, num_points=300)
-    assert a.active.all() and b.active.all()
-    matching = match_models(a, b)
-    for k, i in enumerate(perm):
-        assert matching.partner[i] == k and matching.sign[i] == sign[k]
-    assert matching.strength == pytest.approx(np.ones(4))
-    assert 0.0 < matching.udr <= 1.0
-    session = TestClient(build_app([a, b], matching), base_url="http://127.0.0.1").get(
-        "/api/session"
-    )
-    assert session.json()["matching"]["partner"] == matching.partner.tolist()
-    assert json.dumps(session.json())  # every number is JSON (no NaN)
-
-
 def test_two_run_directories_are_served_side_by_side(run_dir):
     server = make_explorer(load_models([run_dir, run_dir], num_points=200), "127.0.0.1", 0)
     server.sock.close()
@@ -282,20 +261,3 @@ def test_two_run_directories_are_served_side_by_side(run_dir):
     order = [item["index"] for item in runs[0]["latents"]]
     for i in (order[k] for k in active):
         assert matching["partner"][i] == i and matching["sign"][i] == 1
-
-
-def test_labels_given_for_plain_images_explain_the_latents():
-    """A scripted model on images without factors, with labels passed in: each latent names the
-    factor it is most informative about; here the factor is latent 1's own code, binned."""
-    vae, images = scripted_vae()
-    code = vae.encode(images)[0][:, 1].detach().numpy()
-    factors = np.stack([np.digitize(code, np.quantile(code, [0.25, 0.5, 0.75])),
-                        np.arange(300) % 2], axis=1)  # fmt: skip
-    (model,) = load_models([vae], [images], num_points=300,
-                           labels=[{"factors": factors, "factor_names": ["tilt", "parity"]}])  # fmt: skip
-    latents = TestClient(build_app([model]), base_url="http://127.0.0.1").get("/api/session")
-    by_index = {item["index"]: item for item in latents.json()["runs"][0]["latents"]}
-    assert by_index[1]["factor"] == "tilt" and by_index[1]["factor_mi"] > 0.5
-    assert all(
-        item["factor_mi"] < by_index[1]["factor_mi"] for j, item in by_index.items() if j != 1
-    )
