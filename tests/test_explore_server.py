@@ -261,3 +261,15 @@ def test_two_run_directories_are_served_side_by_side(run_dir):
     order = [item["index"] for item in runs[0]["latents"]]
     for i in (order[k] for k in active):
         assert matching["partner"][i] == i and matching["sign"][i] == 1
+
+
+def test_the_page_works_offline(client):
+    """Every asset the page loads comes from the package itself (no CDN, no other host)."""
+    import re
+
+    html = client.get("/").text
+    links = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert links and all(link.startswith("/static/") for link in links)
+    for link in links:
+        text = client.get(link).text
+        assert not re.search(r"https?://|//cdn|@import", text), link
