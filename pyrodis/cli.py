@@ -124,6 +124,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from pyrodis.explore import run_from_args
+
+    return run_from_args(args)  # prints its own errors and returns 2 on them
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from pyrodis.data import list_datasets
 
@@ -170,6 +176,7 @@ _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
     "report": _cmd_report,
+    "explore": _cmd_explore,
     "datasets": _cmd_datasets,
     "presets": _cmd_presets,
     "study": _cmd_study,

@@ -33,11 +33,12 @@ LAYERS = {
     "runs.training": 6.2,
     "runs.report": 6.3,
     "runs.study": 6.4,
+    "explore": 7,  # the browser explorer: above every runs room
     "runs": 6.5,  # the package's facade (its names load lazily): imported by nothing inside
-    "cli_parser": 7,
-    "cli": 8,
-    "__main__": 9,
-    "__init__": 9,
+    "cli_parser": 8,
+    "cli": 9,
+    "__main__": 10,
+    "__init__": 10,
 }
 #: the training loop's old paths under pyrodis.inference, kept for one release (docs/api.rst):
 #: these modules may import pyrodis.training, the package the names moved to, and nothing above it
