@@ -81,7 +81,11 @@ class LatentSite:
         try:
             return per_dim_distribution(self.name, self.prior, self.batch_size)
         except LatentSiteError:
-            return None
+            pass
+        base = self.prior  # a prior shared by the points: batch () or (D,) inside the plate
+        while isinstance(base, torch.distributions.Independent):
+            base = base.base_dist
+        return base if base.event_shape == () else None
 
 
 def _is_candidate(site: dict) -> bool:
