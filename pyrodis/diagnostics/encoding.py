@@ -131,8 +131,9 @@ def _model_priors(sites: list[LatentSite]) -> JointDensity:
         if per_dim is None:
             raise ValueError(
                 f"the model's prior at latent site {site.name!r} ({type(site.prior).__name__}) "
-                "is not factorised over the latent dimensions; pass a reference prior=, e.g. "
-                "dist.Normal(0., 1.)"
+                "is not factorised over the latent dimensions; pass a factorised reference "
+                "prior=, e.g. dist.Normal(0., 1.), for the per-latent diagnostics, and get the "
+                "KL to the model's prior itself by Monte Carlo with agg.kl_to(prior)"
             )
         priors.append(per_dim_prior(per_dim, site.latent_dim, f"model's prior at {site.name!r}"))
     return JointDensity(priors, [s.name for s in sites])
