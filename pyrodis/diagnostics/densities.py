@@ -17,7 +17,7 @@ validation of per-point parameters used by the aggregate posterior and the decom
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from copy import deepcopy
 
 import torch
@@ -28,10 +28,7 @@ from torch.distributions import (
     TransformedDistribution,
 )
 
-from pyrodis.inference.distribution_params import UnsupportedDistribution, params_of, rebuild
-from pyrodis.inference.distribution_params import map_params as _map
-
-Params = Callable[[torch.Tensor], torch.Tensor]
+from pyrodis.inference.distribution_params import map_params, params_of, rebuild
 
 __all__ = [
     "as_float64",
@@ -44,18 +41,6 @@ __all__ = [
     "sample_seeded",
     "spread",
 ]
-
-
-def map_params(d: Distribution, fn: Params, module_fn=None) -> Distribution:
-    """``d`` rebuilt with ``fn`` applied to every per-point parameter (same family, validation
-    off): :func:`pyrodis.inference.distribution_params.rebuild`, with its refusal as a
-    TypeError that names what the diagnostics accept."""
-    try:
-        return _map(d, fn, module_fn)
-    except UnsupportedDistribution as err:
-        raise TypeError(
-            f"cannot read the per-dimension parameters of {type(d).__name__}: {err}"
-        ) from None
 
 
 def _frozen_float64(module: torch.nn.Module) -> torch.nn.Module:

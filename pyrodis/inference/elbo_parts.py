@@ -169,9 +169,8 @@ def elbo_parts(
         else:
             other = other - site["log_prob_sum"]
             has_other = True
-    if mask is not None:
-        log_q = torch.where(mask, log_q, 0.0)
-        log_p = torch.where(mask, log_p, 0.0)
+    if mask is not None:  # a masked point contributes no term (docs/contract.rst, "Masks")
+        log_q, log_p = torch.where(mask, log_q, 0.0), torch.where(mask, log_p, 0.0)
     scale = sites[0].scale
     units = (torch.as_tensor(scale, dtype=log_q.dtype) * torch.ones_like(log_q)).sum()
     return ELBOParts(

@@ -99,9 +99,11 @@ class TCELBO(DisentanglingELBO):
         return loss, {"mi": mi.mean(), "tc": tc.mean(), "dwkl": dwkl.mean()}
 
     def _warn_if_not_factorised(self, parts: ELBOParts) -> None:
-        if self._warned or all(s.prior is None or s.prior_per_dim is not None for s in parts.sites):
+        if self._warned:  # checked once, on the first call
             return
         self._warned = True
+        if all(s.prior is None or s.prior_per_dim is not None for s in parts.sites):
+            return
         warnings.warn(
             "TCELBO: the prior does not factorise over the latent dimensions (e.g. a mixture "
             "over the whole vector), so the reported 'dwkl' is E[Σ_j log q(z_j) − log p(z)], not "
