@@ -132,3 +132,31 @@ def test_a_cleared_param_store_restarts_a_reused_capacity_elbo():
     assert elbo.num_steps == 1 and elbo.last_terms["capacity"] == 0.0
     _steps(model, guide, elbo, steps=2)  # no restart while the store holds the parameters
     assert elbo.num_steps == 3
+
+
+def _masked_pair(model_mask, guide_mask):
+    def model(x, idx):
+        with pyro.plate("data", N, subsample=idx), pyro.poutine.mask(mask=model_mask):
+            z = pyro.sample("z", dist.Normal(torch.zeros(len(idx), D), 1.0).to_event(1))
+            pyro.sample("x", dist.Normal(z.sum(-1, keepdim=True), 1.0).to_event(1), obs=x)
+
+    def guide(x, idx):
+        with pyro.plate("data", N, subsample=idx), pyro.poutine.mask(mask=guide_mask):
+            pyro.sample("z", dist.Normal(torch.zeros(len(idx), D), 1.0).to_event(1))
+
+    return model, guide
+
+
+@pytest.mark.parametrize(
+    "model_mask, guide_mask, match",
+    [
+        (torch.ones(8, dtype=torch.bool), torch.arange(8) < 4, "masked differently"),
+        (torch.arange(8) == 0, torch.arange(8) == 0, "only one point"),
+    ],
+)
+def test_masks_that_cannot_be_honoured_are_refused_with_the_reason(model_mask, guide_mask, match):
+    from pyrodis.inference import LatentSiteError
+
+    model, guide = _masked_pair(model_mask, guide_mask)
+    with pytest.raises(LatentSiteError, match=match):
+        TCELBO().loss(model, guide, torch.randn(8, 1), torch.arange(8))

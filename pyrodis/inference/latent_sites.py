@@ -201,12 +201,16 @@ def point_mask(name: str, site: dict, batch_size: int, side: str) -> torch.Tenso
         return None
     shape = site["fn"].batch_shape
     mask = torch.as_tensor(mask, dtype=torch.bool, device=site["value"].device)
-    rows = torch.broadcast_to(mask, shape).reshape(batch_size, -1)
+    try:
+        rows = torch.broadcast_to(mask, shape).reshape(batch_size, -1)
+    except RuntimeError:
+        rows = mask.new_zeros(batch_size, 2)
+        rows[:, 0] = True  # not one value per point: refused below
     if not bool((rows.all(-1) == rows.any(-1)).all()):
         raise LatentSiteError(
-            f"latent site {name!r}: the {side}'s poutine.mask masks part of a data point; a point "
-            "is in or out as a whole: give the mask one value per point of the data plate, "
-            "shape (B,)"
+            f"latent site {name!r}: the {side}'s poutine.mask (shape {tuple(mask.shape)}) is not "
+            f"one value per data point of the site's batch shape {tuple(shape)}; a point is in or "
+            "out as a whole: give the mask the shape of the data plate's dimension"
         )
     per_point = rows[:, 0]
     return None if bool(per_point.all()) else per_point
