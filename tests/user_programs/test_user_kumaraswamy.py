@@ -56,18 +56,18 @@ def _train(loss, steps=300, batch=64):
     return model, guide, data
 
 
+def test_a_kumaraswamy_guide_trains_300_steps_under_tcelbo():
+    """The issue's program died of NaN gradients after ~60 steps (about 12 s here)."""
+    _train(TCELBO(beta=6.0))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "loss",
-    [
-        Trace_ELBO,
-        lambda: BetaELBO(beta=4.0),
-        lambda: TCELBO(beta=6.0),
-        lambda: TCELBO(estimator="mws"),
-    ],
-    ids=["trace", "beta", "tc-mss", "tc-mws"],
+    [Trace_ELBO, lambda: BetaELBO(beta=4.0), lambda: TCELBO(estimator="mws")],
+    ids=["trace", "beta", "tc-mws"],
 )
-def test_a_kumaraswamy_guide_trains_300_steps(loss):
+def test_every_loss_trains_it_300_steps(loss):
     _train(loss())
 
 
