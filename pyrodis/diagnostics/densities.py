@@ -28,7 +28,12 @@ from torch.distributions import (
     TransformedDistribution,
 )
 
-from pyrodis.inference.distribution_params import map_params, params_of, rebuild
+from pyrodis.inference.distribution_params import (
+    PER_POINT_TRANSFORMS,
+    map_params,
+    params_of,
+    rebuild,
+)
 
 __all__ = [
     "as_float64",
@@ -102,8 +107,12 @@ def leaf_params(d: Distribution) -> dict[str, torch.Tensor]:
     components, ``component_<name>`` of shape (..., K), for a mixture)."""
     if params_of(d):
         return params_of(d)
-    if isinstance(d, TransformedDistribution):
-        return leaf_params(d.base_dist)
+    if isinstance(d, TransformedDistribution):  # the base's, then per-point transform ones
+        out = dict(leaf_params(d.base_dist))
+        for i, t in enumerate(d.transforms):
+            for name in PER_POINT_TRANSFORMS.get(type(t), ()):
+                out[f"transform{i}_{name}"] = torch.as_tensor(getattr(t, name))
+        return out
     if isinstance(d, MixtureSameFamily):
         parts = {"weight": d.mixture_distribution.probs}
         parts.update(

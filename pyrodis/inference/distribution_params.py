@@ -35,13 +35,19 @@ from torch.distributions import (
     TransformedDistribution,
 )
 
-__all__ = ["UnsupportedDistribution", "map_params", "params_of", "rebuild"]
+__all__ = [
+    "PER_POINT_TRANSFORMS",
+    "UnsupportedDistribution",
+    "map_params",
+    "params_of",
+    "rebuild",
+]
 
 TensorsFn = Callable[[list[torch.Tensor]], torch.Tensor]
 ModuleFn = Callable[[torch.nn.Module], torch.nn.Module]
 
 #: the per-point tensors of the transforms pyrodis knows how to rebuild
-_TRANSFORM_PARAMS = {AffineTransform: ("loc", "scale"), PowerTransform: ("exponent",)}
+PER_POINT_TRANSFORMS = {AffineTransform: ("loc", "scale"), PowerTransform: ("exponent",)}
 
 
 class UnsupportedDistribution(TypeError):
@@ -88,7 +94,7 @@ def _transform(ts: Sequence[Transform], shapes, fn: TensorsFn, module_fn: Module
         )
     if isinstance(first, torch.nn.Module):  # a TransformModule: global parameters, kept whole
         return first if module_fn is None else module_fn(first)
-    names = next((v for k, v in _TRANSFORM_PARAMS.items() if type(first) is k), None)
+    names = next((v for k, v in PER_POINT_TRANSFORMS.items() if type(first) is k), None)
     if names is not None:
         if first.event_dim != 0:
             raise UnsupportedDistribution(
