@@ -21,6 +21,7 @@ LAYERS = {
     "devices": 0,
     "figures": 0,
     "openmp": 0,
+    "lazy_exports": 0,
     "data": 1,
     "metrics": 1,
     "models": 2,
