@@ -114,7 +114,7 @@ def _parameters(site: str, dist: Distribution) -> dict[str, torch.Tensor]:
     """The (B, D) parameters that rebuild ``dist`` (of a TransformedDistribution: its base's)."""
     base = dist.base_dist if type(dist) is TransformedDistribution else dist
     try:
-        return {k: getattr(base, k).expand(base.batch_shape) for k in type(base).arg_constraints}
+        return {k: getattr(base, k).expand(base.batch_shape) for k in base.arg_constraints}
     except (AttributeError, NotImplementedError, RuntimeError) as err:
         raise ValueError(
             f"latent site {site!r}: estimator='bank' cannot read the parameters of its "
