@@ -7,8 +7,8 @@ import pyro
 import pytest
 import torch
 from pyro import poutine
-from pyro.infer import Trace_ELBO
 from pyro.distributions import Normal, Uniform
+from pyro.infer import Trace_ELBO
 
 from pyrodis.inference import TCELBO
 from pyrodis.inference.tc_reference_bank import ReferenceBank, bank_log_qz
