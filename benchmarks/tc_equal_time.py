@@ -72,16 +72,19 @@ def _config(overrides: list[str], seed: int, steps: int):
 
 
 def ms_per_step(overrides: list[str], out: Path, steps: int) -> float:
-    """Milliseconds per training step: runs of ``steps`` and ``2·steps``, differenced."""
+    """CPU milliseconds per training step: runs of ``steps`` and ``2·steps`` after a warm-up run
+    (which builds and caches what every run shares), differenced; when timing noise makes the
+    difference non-positive, the longer run's time per step (an upper bound) is used."""
     times = []
-    for n in (steps, 2 * steps):
-        run_dir = out / f"calibrate-{n}"
+    for n in (steps, steps, 2 * steps):
+        run_dir = out / "calibrate"
         shutil.rmtree(run_dir, ignore_errors=True)
         start = time.process_time()
         train_run(run_dir, _config(overrides, 0, n), progress=False)
         times.append(time.process_time() - start)
         shutil.rmtree(run_dir, ignore_errors=True)
-    return max(times[1] - times[0], 1e-6) / steps * 1000
+    diff = times[2] - times[1]
+    return (diff / steps if diff > 0 else times[2] / (2 * steps)) * 1000
 
 
 def plan(args) -> dict[str, tuple[list[str], int]]:
