@@ -167,3 +167,6 @@ def _add_study_parser(sub) -> None:
     )
     report = actions.add_parser("report", help="write DIR/study.html and DIR/study.json")
     report.add_argument("dir", type=Path, metavar="DIR", help="study directory")
+    report.add_argument(
+        "--out", type=Path, metavar="OUT", help="write the report here (default: DIR)"
+    )
