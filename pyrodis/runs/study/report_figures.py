@@ -94,18 +94,19 @@ def plot_spearman(spear: dict[str, Any], path: Path) -> Path:
     names = spear["metrics"]
     rho = np.array(spear["rho"], dtype=float)
     lo, hi = np.array(spear["ci_low"], dtype=float), np.array(spear["ci_high"], dtype=float)
-    size = max(4.5, 1.0 * len(names) + 2.5)
-    fig = new_figure((size, size * 0.9))
+    size = max(4.5, 0.85 * len(names) + 2.5)
+    fig = new_figure((size, size * 0.85))
     ax = fig.subplots()
     im = ax.imshow(rho, vmin=-1, vmax=1, cmap="RdBu_r")
     for i in range(len(names)):
         for j in range(len(names)):
             if i != j and np.isfinite(rho[i, j]):
                 text = f"{rho[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]"
-                ax.text(j, i, text, ha="center", va="center", fontsize=6)
+                ax.text(j, i, text, ha="center", va="center", fontsize=7.5)
     ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=7)
-    _labels(ax, names)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
     unit = "runs" if spear["level"] == "runs" else "setting medians"
     ax.set_title(f"Spearman ρ over {spear['n']} {unit} [95% interval]", fontsize=9)
     fig.colorbar(im, ax=ax, label="Spearman ρ", shrink=0.8)

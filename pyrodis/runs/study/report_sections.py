@@ -66,7 +66,8 @@ def distributions_section(dist: dict[str, list[dict]], fig_dir: Path) -> str:
     shown = {m: e for m, e in dist.items() if m in focus_metrics(list(dist)) and e}
     fig = plot_distributions(shown, fig_dir / "distributions.png")
     caption = "Each run (dots), the median and the 95% bootstrap CI of the median per setting"
-    return figure(fig, caption) + "<p>Every sub-score:</p>" + _medians_table(dist)
+    table = f'<div style="overflow-x:auto">{_medians_table(dist)}</div>'
+    return figure(fig, caption) + "<p>Every sub-score: median [95% CI] (n runs)</p>" + table
 
 
 def _share_parts(shares: dict[str, dict]) -> list[str]:
@@ -76,7 +77,8 @@ def _share_parts(shares: dict[str, dict]) -> list[str]:
 
 def shares_table(shares: dict[str, dict]) -> str:
     parts = _share_parts(shares)
-    rows = [[m, *(s[p] for p in parts), s["trials"]] for m, s in shares.items()]
+    shown = focus_metrics(list(shares))
+    rows = [[m, *(s[p] for p in parts), s["trials"]] for m, s in shares.items() if m in shown]
     return html.table(["metric", *parts, "trials"], rows)
 
 

@@ -67,26 +67,38 @@ def _crossed_html(crossed: dict[str, Any], fig: Path, what: str) -> str:
         m: {s: {"share": v["share"], "ci": v["share_ci"]} for s, v in c["sources"].items()}
         for m, c in crossed.items()
     }
-    title = f"Crossed design ({what}): variance components' shares, 95% parametric bootstrap"
+    title = f"Crossed design ({what}): shares of the variance components, 95% intervals"
+    sources = list(next(iter(crossed.values()))["sources"])
     rows = []
     for m, c in crossed.items():
-        for s, v in c["sources"].items():
-            t = c["f_tests"].get(s)
-            f = f"F={t['F']:.3g} ({t['df'][0]}, {t['df'][1]}), p={_p(t['p_value'])}" if t else ""
-            rows.append(
-                [m, s, _ci(v["share"], v["share_ci"]), v["ss_share"], _noise(v["pure_noise"]), f]
-            )
-    header = ["metric", "source", "component share [95%]", "descriptive share",
-              "pure noise: share [95%]", "F test"]  # fmt: skip
+        cells = [
+            f"{_ci(v['share'], v['share_ci'])}; SS {v['ss_share']:.2f} "
+            f"(noise {v['pure_noise']['mean']:.2f})"
+            for v in c["sources"].values()
+        ]
+        tests = [
+            f"F={t['F']:.3g} ({t['df'][0]}, {t['df'][1]}), p={_p(t['p_value'])}"
+            for t in c["f_tests"].values()
+        ]
+        rows.append([m, *cells, *tests])
+    header = [
+        "metric",
+        *sources,
+        *(f"F test: {t}" for t in next(iter(crossed.values()))["f_tests"]),
+    ]
     n = next(iter(crossed.values()))
     note = (
         f"<p>{n['settings']} settings × {n['seeds']} seed indices = {n['runs']} runs, one per "
-        "cell, so the residual holds the setting × seed interaction. Components by the ANOVA "
-        "method of moments (negative estimates set to 0); a share near 0 with an interval "
-        "reaching far up says the data cannot tell. The descriptive share SS/SS_total is shown "
-        "beside the share pure noise would give.</p>"
+        "cell (the residual holds the setting × seed interaction). Each cell: the component's "
+        "share of the variance with its 95% parametric-bootstrap interval (ANOVA method of "
+        "moments, negative estimates set to 0); then the descriptive share SS/SS_total and, in "
+        "brackets, the share pure noise would give it. A share near 0 whose interval reaches far "
+        "up says the data cannot tell.</p>"
     )
-    return figure(plot_interval_shares(bars, title, fig), title) + note + html.table(header, rows)
+    caption = (
+        "Bars: each component's share of the variance; whiskers: 95% parametric-bootstrap interval"
+    )
+    return figure(plot_interval_shares(bars, title, fig), caption) + note + html.table(header, rows)
 
 
 def nested_html(nested: dict[str, Any], fig: Path, what: str) -> str:
@@ -100,18 +112,28 @@ def nested_html(nested: dict[str, Any], fig: Path, what: str) -> str:
         }
         for m, c in nested.items()
     }
-    title = (f"Nested split ({what}): descriptive shares, 95% parametric bootstrap; "
-             "black tick: pure noise (dotted: its 95% range)")  # fmt: skip
+    title = f"Nested split ({what}): descriptive shares, 95% intervals"
+    sources = [s for s, v in next(iter(nested.values()))["sources"].items() if v["df"] > 0]
     rows = [
-        [m, s, _ci(v["ss_share"], v["ss_share_ci"]), _noise(v["pure_noise"]),
-         _ci(v["share"], v["share_ci"]), v["df"]]
+        [m, *(
+            f"{_ci(v['ss_share'], v['ss_share_ci'])} (noise {_noise(v['pure_noise'])}); "
+            f"component {_ci(v['share'], v['share_ci'])}"
+            for s, v in c["sources"].items() if s in sources
+        )]
         for m, c in nested.items()
-        for s, v in c["sources"].items()
-        if v["df"] > 0
     ]  # fmt: skip
-    header = ["metric", "source", "descriptive share [95%]", "pure noise [95%]",
-              "component share [95%]", "df"]  # fmt: skip
-    return figure(plot_interval_shares(bars, title, fig), title) + html.table(header, rows)
+    note = (
+        f"<p>{next(iter(nested.values()))['runs']} runs, each level nested in the one before. "
+        "Each cell: the descriptive share SS/SS_total with its 95% parametric-bootstrap "
+        "interval; in brackets what pure noise would give it (mean [95% range]); then the "
+        "variance component's share (Henderson's method I).</p>"
+    )
+    caption = (
+        "Bars: descriptive shares with 95% intervals; black tick: what pure noise would give "
+        "(dotted: its 95% range). A bar is evidence only where it clears the dotted range."
+    )
+    fig_path = plot_interval_shares(bars, title, fig)
+    return figure(fig_path, caption) + note + html.table(["metric", *sources], rows)
 
 
 def variance_section(unc: dict[str, Any], fig_dir: Path, with_dataset: dict | None = None) -> str:
