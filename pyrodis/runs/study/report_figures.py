@@ -65,7 +65,7 @@ def plot_interval_shares(
     metrics = list(shares)
     sources = list(next(iter(shares.values())))
     width = 0.8 / len(sources)
-    fig = new_figure((max(5.0, 0.9 * len(metrics) + 2.5), 4.0))
+    fig = new_figure((max(6.0, 1.0 * len(metrics) + 2.5), 4.4))
     ax = fig.subplots()
     for k, source in enumerate(sources):
         x = np.arange(len(metrics)) - 0.4 + width * (k + 0.5)
@@ -79,11 +79,13 @@ def plot_interval_shares(
             if n is not None:
                 ax.plot([xi - width / 2, xi + width / 2], [n["mean"]] * 2, color="k", lw=2)
                 ax.plot([xi, xi], [n["low"], n["high"]], color="k", lw=0.6, ls=":")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("share of variance")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, ncol=len(sources), loc="upper left")
-    _labels(ax, metrics)
+    ax.legend(fontsize=7, ncol=len(sources), loc="upper center", frameon=False)
+    ax.set_xticks(range(len(metrics)))
+    ax.set_xticklabels(metrics, rotation=30, ha="right", fontsize=7.5)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -102,7 +104,8 @@ def plot_spearman(spear: dict[str, Any], path: Path) -> Path:
         for j in range(len(names)):
             if i != j and np.isfinite(rho[i, j]):
                 text = f"{rho[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]"
-                ax.text(j, i, text, ha="center", va="center", fontsize=7.5)
+                ink = "white" if abs(rho[i, j]) > 0.6 else "black"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=ink)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=8)
     ax.set_xticks(range(len(names)))

@@ -14,6 +14,7 @@ __all__ = [
     "correlated_section",
     "distributions_section",
     "figure",
+    "wide",
     "shares_table",
     "trials_section",
     "udr_selection_section",
@@ -25,6 +26,12 @@ SHARE_PARTS = ("supervision", "objective", "hyperparameter", "seed")
 def figure(path: Path, caption: str) -> str:
     tag = html.image_tag(path, caption)
     return f"<figure>{tag}<figcaption>{html.esc(caption)}</figcaption></figure>"
+
+
+def wide(table: str) -> str:
+    """A table whose cells do not wrap, scrolling sideways when wider than the page."""
+    style = "<style>.wide td{white-space:nowrap}</style>"
+    return f'{style}<div class="wide" style="overflow-x:auto">{table}</div>'
 
 
 def trials_section(rows: list[dict], data: dict[str, Any]) -> str:
@@ -66,7 +73,7 @@ def distributions_section(dist: dict[str, list[dict]], fig_dir: Path) -> str:
     shown = {m: e for m, e in dist.items() if m in focus_metrics(list(dist)) and e}
     fig = plot_distributions(shown, fig_dir / "distributions.png")
     caption = "Each run (dots), the median and the 95% bootstrap CI of the median per setting"
-    table = f'<div style="overflow-x:auto">{_medians_table(dist)}</div>'
+    table = wide(_medians_table(dist))
     return figure(fig, caption) + "<p>Every sub-score: median [95% CI] (n runs)</p>" + table
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from pyrodis.runs.report import html
 from pyrodis.runs.study.exact import min_attainable_p
 from pyrodis.runs.study.report_figures import plot_interval_shares, plot_spearman
-from pyrodis.runs.study.report_sections import figure
+from pyrodis.runs.study.report_sections import figure, wide
 
 __all__ = [
     "comparisons_section",
@@ -68,37 +68,38 @@ def _crossed_html(crossed: dict[str, Any], fig: Path, what: str) -> str:
         for m, c in crossed.items()
     }
     title = f"Crossed design ({what}): shares of the variance components, 95% intervals"
-    sources = list(next(iter(crossed.values()))["sources"])
-    rows = []
+    first = next(iter(crossed.values()))
+    sources, tests = list(first["sources"]), list(first["f_tests"])
+    rows = [
+        ["pure noise would give", *("0" for _ in sources),
+         *(f"{v['pure_noise']['mean']:.2f}" for v in first["sources"].values()), *("" for _ in tests)]
+    ]  # fmt: skip
     for m, c in crossed.items():
-        cells = [
-            f"{_ci(v['share'], v['share_ci'])}; SS {v['ss_share']:.2f} "
-            f"(noise {v['pure_noise']['mean']:.2f})"
-            for v in c["sources"].values()
-        ]
-        tests = [
-            f"F={t['F']:.3g} ({t['df'][0]}, {t['df'][1]}), p={_p(t['p_value'])}"
-            for t in c["f_tests"].values()
-        ]
-        rows.append([m, *cells, *tests])
-    header = [
-        "metric",
-        *sources,
-        *(f"F test: {t}" for t in next(iter(crossed.values()))["f_tests"]),
-    ]
+        rows.append(
+            [m, *(_ci(v["share"], v["share_ci"]) for v in c["sources"].values()),
+             *(v["ss_share"] for v in c["sources"].values()),
+             *(f"{_p(t['p_value'])} (F={t['F']:.3g})" for t in c["f_tests"].values())]
+        )  # fmt: skip
+    header = ["metric", *(f"{s} [95%]" for s in sources), *(f"SS share: {s}" for s in sources),
+              *(f"p: {t}" for t in tests)]  # fmt: skip
     n = next(iter(crossed.values()))
     note = (
         f"<p>{n['settings']} settings × {n['seeds']} seed indices = {n['runs']} runs, one per "
-        "cell (the residual holds the setting × seed interaction). Each cell: the component's "
-        "share of the variance with its 95% parametric-bootstrap interval (ANOVA method of "
-        "moments, negative estimates set to 0); then the descriptive share SS/SS_total and, in "
-        "brackets, the share pure noise would give it. A share near 0 whose interval reaches far "
-        "up says the data cannot tell.</p>"
+        "cell (the residual holds the setting × seed interaction). First the variance "
+        "components' shares with 95% parametric-bootstrap intervals (ANOVA method of moments, "
+        "negative estimates set to 0; a share near 0 whose interval reaches far up says the data "
+        "cannot tell), then the descriptive shares SS/SS_total, whose values under pure noise "
+        "are the first row, then the two-way F tests of the setting and of the seed index (df "
+        f"{first['f_tests']['setting']['df']} and {first['f_tests']['seed']['df']}).</p>"
     )
     caption = (
         "Bars: each component's share of the variance; whiskers: 95% parametric-bootstrap interval"
     )
-    return figure(plot_interval_shares(bars, title, fig), caption) + note + html.table(header, rows)
+    return (
+        figure(plot_interval_shares(bars, title, fig), caption)
+        + note
+        + wide(html.table(header, rows))
+    )
 
 
 def nested_html(nested: dict[str, Any], fig: Path, what: str) -> str:
@@ -113,27 +114,26 @@ def nested_html(nested: dict[str, Any], fig: Path, what: str) -> str:
         for m, c in nested.items()
     }
     title = f"Nested split ({what}): descriptive shares, 95% intervals"
-    sources = [s for s, v in next(iter(nested.values()))["sources"].items() if v["df"] > 0]
-    rows = [
-        [m, *(
-            f"{_ci(v['ss_share'], v['ss_share_ci'])} (noise {_noise(v['pure_noise'])}); "
-            f"component {_ci(v['share'], v['share_ci'])}"
-            for s, v in c["sources"].items() if s in sources
-        )]
+    first = next(iter(nested.values()))
+    sources = [s for s, v in first["sources"].items() if v["df"] > 0]
+    noise = ["pure noise would give", *(_noise(first["sources"][s]["pure_noise"]) for s in sources)]
+    rows = [noise] + [
+        [m, *(_ci(c["sources"][s]["ss_share"], c["sources"][s]["ss_share_ci"]) for s in sources)]
         for m, c in nested.items()
-    ]  # fmt: skip
+    ]
     note = (
-        f"<p>{next(iter(nested.values()))['runs']} runs, each level nested in the one before. "
-        "Each cell: the descriptive share SS/SS_total with its 95% parametric-bootstrap "
-        "interval; in brackets what pure noise would give it (mean [95% range]); then the "
-        "variance component's share (Henderson's method I).</p>"
+        f"<p>{first['runs']} runs, each level nested in the one before. Each cell: the "
+        "descriptive share SS/SS_total with its 95% parametric-bootstrap interval; the first row "
+        "is what pure noise would give (mean [95% range]). The variance components of the nested "
+        "model (Henderson's method I) are in study.json.</p>"
     )
     caption = (
         "Bars: descriptive shares with 95% intervals; black tick: what pure noise would give "
         "(dotted: its 95% range). A bar is evidence only where it clears the dotted range."
     )
     fig_path = plot_interval_shares(bars, title, fig)
-    return figure(fig_path, caption) + note + html.table(["metric", *sources], rows)
+    header = ["metric", *(f"{s} [95%]" for s in sources)]
+    return figure(fig_path, caption) + note + html.table(header, rows)
 
 
 def variance_section(unc: dict[str, Any], fig_dir: Path, with_dataset: dict | None = None) -> str:
@@ -180,7 +180,7 @@ def udr_levels_table(unc: dict[str, Any]) -> str:
         return html.missing("no per-run UDR scores (UDR needs >= 2 finished seeds of a setting)")
     header = ["runs", "metric", "ρ(UDR, metric) over runs", "ρ over setting medians"]
     note = "<p>95% bootstrap intervals; p: permutation test of ρ = 0.</p>"
-    return html.table(header, rows) + note
+    return wide(html.table(header, rows)) + note
 
 
 def comparisons_section(unc: dict[str, Any]) -> str:
@@ -201,4 +201,4 @@ def comparisons_section(unc: dict[str, Any]) -> str:
         "<p>Exact permutation test (two-sided) of the difference of the two settings' mean; "
         "every pair of settings is tested in study.json, Holm-adjusted over the pairs.</p>"
     )
-    return design_paragraph(unc) + html.table(header, rows) + note
+    return design_paragraph(unc) + wide(html.table(header, rows)) + note
