@@ -48,7 +48,7 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _part_sections(part: dict[str, Any], fig_dir: Path) -> dict[str, str]:
+def _part_sections(part: dict[str, Any], fig_dir: Path, label: str) -> dict[str, str]:
     """The analysis sections of one set of runs (the study, or one of its datasets)."""
     unc = part["uncertainty"]
     none = html.missing("no finished runs")
@@ -63,7 +63,7 @@ def _part_sections(part: dict[str, Any], fig_dir: Path) -> dict[str, str]:
             "<p>The unsupervised trials alone (the supervision share above is the gap between "
             "weak supervision and the unsupervised objectives):</p>" + sec.shares_table(alone)
         )
-    out["variance"] = variance + (unc_html.variance_section(unc, fig_dir) if unc else "")
+    out["variance"] = variance + (unc_html.variance_section(unc, fig_dir, label) if unc else "")
     out["comparisons"] = unc_html.comparisons_section(unc) if unc else none
     udr = unc_html.udr_levels_table(unc) if unc else none
     out["udr"] = udr + sec.udr_selection_section(part["udr"])
@@ -77,9 +77,12 @@ def _slug(name: str) -> str:
 def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str]:
     parts = {"trials": sec.trials_section(rows, data)}
     if not data["datasets"]:
-        parts.update(_part_sections(data, fig_dir))
+        parts.update(_part_sections(data, fig_dir, "all runs"))
     else:
-        each = {n: _part_sections(p, fig_dir / _slug(n)) for n, p in data["by_dataset"].items()}
+        each = {
+            n: _part_sections(p, fig_dir / _slug(n), f"{n} runs")
+            for n, p in data["by_dataset"].items()
+        }
         for name in ("distributions", "rank-correlation", "variance", "comparisons", "udr"):
             parts[name] = "".join(
                 f"<h3>dataset {html.esc(n)}</h3>{body[name]}" for n, body in each.items()

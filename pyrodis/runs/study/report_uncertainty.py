@@ -136,17 +136,14 @@ def nested_html(nested: dict[str, Any], fig: Path, what: str) -> str:
     return figure(fig_path, caption) + note + html.table(header, rows)
 
 
-def variance_section(unc: dict[str, Any], fig_dir: Path, with_dataset: dict | None = None) -> str:
-    """Crossed and nested splits (all runs, then the unsupervised runs alone when both)."""
-    body = _crossed_html(unc["crossed"], fig_dir / "crossed.png", "all runs")
-    body += nested_html(unc["nested"], fig_dir / "nested.png", "all runs")
+def variance_section(unc: dict[str, Any], fig_dir: Path, label: str = "all runs") -> str:
+    """Crossed and nested splits (``label``'s runs, then its unsupervised runs alone when both)."""
+    body = _crossed_html(unc["crossed"], fig_dir / "crossed.png", label)
+    body += nested_html(unc["nested"], fig_dir / "nested.png", label)
     if unc["crossed_unsupervised"] or unc["nested_unsupervised"]:
         body += "<p>The unsupervised runs alone (Locatello et al. 2019's question):</p>"
         body += _crossed_html(unc["crossed_unsupervised"], fig_dir / "crossed_u.png", "unsup.")
         body += nested_html(unc["nested_unsupervised"], fig_dir / "nested_u.png", "unsup.")
-    if with_dataset:
-        body += "<p>Every run, with the dataset as the outermost factor:</p>"
-        body += nested_html(with_dataset, fig_dir / "nested_dataset.png", "dataset first")
     return body
 
 
