@@ -55,7 +55,8 @@ def design_paragraph(unc: dict[str, Any]) -> str:
         need = next(n for n in range(k + 1, 50) if min_attainable_p(n, n) <= d["alpha"])
         verdict = (
             f"This study cannot separate two settings at the {d['alpha']:.0%} level; that takes "
-            f"at least {need} seeds per setting (floor {_p(min_attainable_p(need, need))})."
+            f"at least {need} seeds per setting (smallest p then {_p(min_attainable_p(need, need))}; "
+            "5 seeds give 0.008)."
         )
     return f"<p><b>Design.</b> {html.esc(text)} <b>{html.esc(verdict)}</b></p>"
 
@@ -172,10 +173,10 @@ def udr_levels_table(unc: dict[str, Any]) -> str:
                 cells.append(
                     f"{_ci(c['rho'], c['ci'])}, p={_p(c['p_value'])}, n={c['n']}" if c else "–"
                 )
-            rows.append([which, m, *cells])
+            rows.append(["all" if which == "all" else "unsupervised only", m, *cells])
     if not rows:
         return html.missing("no per-run UDR scores (UDR needs >= 2 finished seeds of a setting)")
-    header = ["runs", "metric", "ρ(UDR, metric) over runs", "ρ over setting medians"]
+    header = ["which runs", "metric", "ρ(UDR, metric) over runs", "ρ over setting medians"]
     note = "<p>95% bootstrap intervals; p: permutation test of ρ = 0.</p>"
     return wide(html.table(header, rows)) + note
 
@@ -192,7 +193,7 @@ def comparisons_section(unc: dict[str, Any]) -> str:
         )  # fmt: skip
     if not rows:
         return html.missing("needs at least two settings with finished runs")
-    header = ["metric", "best setting (median)", "second", "difference of means", "exact p",
+    header = ["metric", "best setting (median)", "second", "mean difference (best − second)", "exact p",
               "smallest p possible", "pairs significant (Holm)", "pairs the design can separate"]  # fmt: skip
     note = (
         "<p>Exact permutation test (two-sided) of the difference of the two settings' mean; "
