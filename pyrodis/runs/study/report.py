@@ -104,7 +104,7 @@ def _sections(data: dict[str, Any], rows: list[dict], fig_dir: Path) -> list[str
     return [html.section(name, t, parts[name]) for name, t in zip(SECTIONS, TITLES)]
 
 
-def _output_dir(study_dir: Path, out: str | Path | None, source: str) -> Path:
+def _output_dir(study_dir: Path, out: str | Path | None, encoder: dict[str, Any]) -> Path:
     """``out``, or the study directory when that loses nothing (its study.json is the only copy
     of the per-run values when the run directories are gone)."""
     if out is not None:
@@ -113,7 +113,7 @@ def _output_dir(study_dir: Path, out: str | Path | None, source: str) -> Path:
             raise StudyError(f"--out {out} is a file; give a directory for the study report")
         out.mkdir(parents=True, exist_ok=True)
         return out
-    if source != "runs" and (study_dir / JSON_FILE).exists():
+    if encoder["source"] == "saved" and (encoder["udr"] or encoder["pair"]):
         raise StudyError(
             f"{study_dir} holds a study's saved tables without its run directories, and its "
             f"{JSON_FILE} is the only copy of their per-run values (UDR); write the report "
@@ -134,7 +134,7 @@ def write_study_report(
         raise StudyError(f"{study_dir}/results.csv has no trials; run `pyrodis study run` first")
     varies_pair = any(k in rows[0] for k in ("data.correlation_sigma", "data.correlated"))
     encoder = encoder_values(study_dir, rows, varies_pair)
-    target = _output_dir(study_dir, out, encoder["source"])
+    target = _output_dir(study_dir, out, encoder)
     data = analyse(rows, encoder, num_boot=num_boot)
     sections = _sections(data, rows, target / FIG_DIR)
     write_atomic(target / JSON_FILE, json.dumps(data, indent=2, default=float))

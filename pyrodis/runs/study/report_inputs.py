@@ -35,7 +35,7 @@ def has_run_directories(study_dir: Path, rows: list[dict[str, Any]]) -> bool:
         run = RunDirectory(Path(study_dir) / RUNS_DIR / str(row["trial"]))
         if not (run.config_file.exists() and run.metrics_file.exists()):
             return False
-    return bool(_done(rows))
+    return bool(_done(rows)) or (Path(study_dir) / RUNS_DIR).is_dir()
 
 
 def _saved(study_dir: Path) -> dict[str, Any]:

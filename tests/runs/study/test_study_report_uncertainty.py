@@ -146,6 +146,7 @@ def test_the_evaluation_protocol_is_read_from_the_table(tmp_path):
     shared = [{**r, "eval_seed": 7} for r in rows]
     write_study_report(write_table(tmp_path / "shared", shared), num_boot=50)
     write_study_report(write_table(tmp_path / "own", rows), num_boot=50)
+    write_study_report(tmp_path / "own", num_boot=50)  # again: its study.json holds nothing lost
     read = lambda d: json.loads((tmp_path / d / "study.json").read_text())["evaluation"]  # noqa: E731
     assert read("shared")["protocol"] == "shared" and read("shared")["eval_seed"] == 7
     assert read("own")["protocol"] == "per-run"
