@@ -168,7 +168,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     from pyrodis.runs.study.report import write_study_report
 
-    print(f"wrote {write_study_report(args.dir)}")
+    print(f"wrote {write_study_report(args.dir, args.out)}")
     return 0
 
 

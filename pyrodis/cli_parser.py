@@ -143,6 +143,7 @@ examples:
   pyrodis study run studies/locatello-mini.toml --out studies/out/mini
   pyrodis study run my.toml --out DIR --address HEAD:6379    # join a running Ray cluster
   pyrodis study report studies/out/mini                      # DIR/study.html + DIR/study.json
+  pyrodis study report benchmarks/locatello-mini --out /tmp/lm   # from its saved tables
 
 Re-running `study run` skips finished trials, resumes interrupted ones from their checkpoints and
 retries failed ones; every trial is a run directory DIR/runs/ID, results in DIR/results.csv.
@@ -167,3 +168,6 @@ def _add_study_parser(sub) -> None:
     )
     report = actions.add_parser("report", help="write DIR/study.html and DIR/study.json")
     report.add_argument("dir", type=Path, metavar="DIR", help="study directory")
+    report.add_argument(
+        "--out", type=Path, metavar="OUT", help="write the report here (default: DIR)"
+    )

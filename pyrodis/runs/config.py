@@ -9,7 +9,7 @@ A config has a top-level ``seed`` and ``preset`` and six tables::
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
     [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints, device,
                  precision
-    [eval]       metrics, repeats, options (per-metric protocol overrides), num_points
+    [eval]       metrics, repeats, options (per-metric protocol overrides), num_points, seed
 
 Unknown tables or keys and values of the wrong type or range are rejected with a message that
 names the key, what was expected and the closest valid key.
@@ -121,6 +121,8 @@ class EvalConfig:
     options: dict[str, dict] = field(default_factory=dict)
     #: points used for the aggregate posterior in the report
     num_points: int = _check(_positive, "> 0", default=10_000)
+    #: the seed of the evaluation draws (None: the run's own seed; a study sets it, docs/runs.rst)
+    seed: int | None = _check(lambda v: 0 <= v < 2**32, "in [0, 2**32) or None", default=None)
 
 
 @dataclass

@@ -23,7 +23,7 @@ def evaluate_run(
 ) -> Any:
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
-    Defaults come from the run's ``[eval]`` table and seed; ``options`` (metric -> keyword
+    Defaults come from the run's ``[eval]`` table (``eval.seed``, else the run's seed); ``options`` (metric -> keyword
     overrides of its protocol) update the table's ``options`` and are recorded in the file. The dataset is the independent factor
     grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
     (``"cpu"`` by default; ``"auto"`` takes an accelerator). Returns the
@@ -43,7 +43,8 @@ def evaluate_run(
     for metric, values in (options or {}).items():
         merged.setdefault(metric, {}).update(values)
     options = {k: v for k, v in merged.items() if k in names}
-    seed = cfg.seed if seed is None else seed
+    if seed is None:  # the config's evaluation seed, else the run's own (docs/runs.rst)
+        seed = cfg.seed if cfg.eval.seed is None else cfg.eval.seed
     try:
         result = evaluate(
             run.vae.representation(representation),
