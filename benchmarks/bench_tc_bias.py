@@ -184,9 +184,10 @@ def _encode(vae, dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
 def trained(run: Path, steps: list[int], points: int, refs: int, seed: int) -> None:
     from pyrodis.data.sources import as_source
     from pyrodis.runs.build import build_dataset, build_model
-    from pyrodis.runs.run import read_config, restore_model
+    from pyrodis.runs.run_directory import RunDirectory
+    from pyrodis.runs.trained_run import restore_model
 
-    config, _ = read_config(run)
+    config, _ = RunDirectory(run).read_config()
     dataset = build_dataset(config, training=False)
     source = as_source(dataset)
     n = int(source.num_data)
