@@ -75,6 +75,8 @@ class Tracker:
     def __init__(self) -> None:
         self.failed: str | None = None  # the first error, once the tracker stopped
         self._last_step: int | None = None
+        #: history rows up to this step are already in the tracker (a continued run): skipped
+        self.resume_after: int | None = None
 
     # --- the training-loop callback -----------------------------------------------------------
     def __call__(self, trainer: Any, terms: Mapping[str, float]) -> None:
@@ -82,6 +84,8 @@ class Tracker:
         rows = trainer.history.rows
         if rows and rows[-1].get("step") == trainer.step and trainer.step != self._last_step:
             self._last_step = trainer.step
+            if self.resume_after is not None and trainer.step <= self.resume_after:
+                return
             self.log_scalars(trainer.step, metric_names(rows[-1]))
 
     def on_run_end(self, trainer: Any) -> None:
@@ -125,6 +129,10 @@ class Tracker:
         """A file (a figure, a report) kept with the tracked run (where the tracker keeps files)."""
         self._guard(self._artifact, Path(path))
 
+    def log_link(self, name: str, target: str) -> None:
+        """Where something lives (e.g. the run directory), kept with the tracked run."""
+        self._guard(self._link, name, str(target))
+
     def flush(self) -> None:
         self._guard(self._flush)
 
@@ -150,6 +158,9 @@ class Tracker:
         raise NotImplementedError
 
     def _artifact(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _link(self, name: str, target: str) -> None:
         raise NotImplementedError
 
     def _flush(self) -> None:

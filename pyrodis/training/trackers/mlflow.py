@@ -78,6 +78,11 @@ class MLflowTracker(Tracker):
             for key, value in (tags or {}).items():
                 self.client.set_tag(run_id, key, value)
         self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
+        #: the status :meth:`close` gives the MLflow run ("KILLED" for a run that stopped early)
+        self.end_status = "FINISHED"
+        if run_id is not None:  # rows it holds already are not logged twice
+            held = self.client.get_metric_history(run_id, "elbo/loss")
+            self.resume_after = max((m.step for m in held), default=None)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyrodis-mlflow")
         self._pending: list[Future] = []
 
@@ -105,7 +110,7 @@ class MLflowTracker(Tracker):
     def _close(self) -> None:
         self._flush()
         self._pool.shutdown(wait=True)
-        self.client.set_terminated(self.run_id, "FINISHED")
+        self.client.set_terminated(self.run_id, self.end_status)
 
     # --- the writes ---------------------------------------------------------------------------
     def _scalars(self, step: int, values: dict[str, float]) -> None:
@@ -135,7 +140,5 @@ class MLflowTracker(Tracker):
         else:
             self._submit(self.client.log_artifact, self.run_id, str(path))
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        """Tags of the MLflow run (e.g. where its run directory is)."""
-        for key, value in tags.items():
-            self._guard(self._submit, self.client.set_tag, self.run_id, key, str(value))
+    def _link(self, name: str, target: str) -> None:
+        self._submit(self.client.set_tag, self.run_id, name, target)

@@ -75,6 +75,9 @@ class TensorBoardTracker(Tracker):
         # TensorBoard keeps no files: the path is recorded as text, where to find it
         self.writer.add_text("artifacts", str(Path(path).resolve()))
 
+    def _link(self, name: str, target: str) -> None:
+        self.writer.add_text(name, target)
+
     def _flush(self) -> None:
         self.writer.flush()
 
