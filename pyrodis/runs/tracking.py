@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyrodis.data import as_source
 from pyrodis.runs.config import Config, ConfigError, parse_track
 from pyrodis.runs.run_directory import RunDirectory, _write_json
+from pyrodis.runs.tracked_images import kl_per_latent
 from pyrodis.training.trackers import (
     MLflowTracker,
     TensorBoardTracker,
@@ -33,6 +35,7 @@ __all__ = [
     "TrackingOptions",
     "check_trackers",
     "close_trackers",
+    "log_evaluation",
     "open_trackers",
     "read_tracking",
     "remove_tracking",
@@ -151,6 +154,28 @@ def _introduce(tracker: Tracker, run_dir: RunDirectory, config: Config, options)
     tracker.log_link("pyrodis.run_dir", str(run_dir.path.resolve()))
     if isinstance(tracker, MLflowTracker):
         tracker.log_artifact(run_dir.config_file)
+
+
+def log_evaluation(run: Any, result: Any, num_points: int = 1000) -> None:
+    """Log ``pyrodis evaluate``'s scores (``metrics/METRIC.SCORE``) and the KL per latent
+    (``kl/zJ``, mean over ``num_points`` fixed evaluation images) at the run's step, to the
+    trackers the run has (none: nothing is done)."""
+    trackers = open_trackers(RunDirectory(run.path), run.config, step=run.step, training=False)
+    if not trackers:
+        return
+    values = {
+        f"metrics/{metric}.{score}": float(summary["value"])
+        for metric, scores in result.to_dict().items()
+        for score, summary in scores.items()
+    }
+    source = as_source(run.dataset)
+    images = source.observations(source.select(min(num_points, int(source.num_data)), seed=0))
+    kl = kl_per_latent(run.vae, images)
+    values.update({f"kl/z{j}": float(v) for j, v in enumerate(kl)})
+    values["kl/total"] = float(kl.sum())
+    for tracker in trackers:
+        tracker.log_scalars(run.step, values)
+    close_trackers(trackers)
 
 
 def remove_tracking(run_dir: RunDirectory) -> None:
