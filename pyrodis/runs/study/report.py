@@ -22,6 +22,7 @@ from pyrodis.runs.study import analyses
 from pyrodis.runs.study.encoder_analyses import correlated_pair_mi, udr_scores
 from pyrodis.runs.study.file import StudyError
 from pyrodis.runs.study.results_table import metric_columns, read_results
+from pyrodis.runs.study.tracking import log_study_report
 
 __all__ = ["SECTIONS", "write_study_report"]
 
@@ -243,4 +244,6 @@ def write_study_report(out: str | Path) -> Path:
     sections = _sections(data, rows, out / FIG_DIR)
     path = out / HTML_FILE
     path.write_text(html.page(f"Study {data['study']}", sections))
+    figures = sorted((out / FIG_DIR).glob("*.png"))
+    log_study_report(out, [path, out / JSON_FILE, out / "results.csv", *figures])
     return path
