@@ -96,7 +96,7 @@ class MLflowTracker(Tracker):
         done = [f for f in self._pending if f.done()]
         self._pending = [f for f in self._pending if not f.done()]
         for future in done:
-            if future.exception() is not None:
+            if not future.cancelled() and future.exception() is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 raise future.exception()
 
