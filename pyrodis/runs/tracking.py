@@ -134,7 +134,10 @@ def open_trackers(
             else:
                 tracker = _mlflow(run_dir, target, saved, options)
         except TrackerUnavailable:
-            raise
+            if training:  # evaluation goes on without it (its scores are in metrics.json)
+                raise
+            warnings.warn(f"{spec}: not installed; not logged", TrackerWarning, stacklevel=2)
+            continue
         except Exception as err:  # the tracker's store or server: never training's problem
             what = "training goes on untracked" if training else "not logged"
             warnings.warn(f"{spec}: cannot open it ({err}); {what}", TrackerWarning, stacklevel=2)
