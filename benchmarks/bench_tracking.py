@@ -18,6 +18,7 @@ overhead that the interleaved ratio bounds from above. ``--blocks 0`` measures o
 """
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -84,6 +85,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     data = DSprites()
     tmp = Path(tempfile.mkdtemp(prefix="bench_tracking_"))
+    os.chdir(tmp)  # MLflow keeps a SQLite store's artefacts in ./mlruns
     pyro.clear_param_store()
     trackers = [
         TensorBoardTracker(tmp / "tb"),

@@ -22,6 +22,12 @@ mlflow = pytest.importorskip(
     "mlflow", reason='the tracking tests need pip install "pyrodis[track]"'
 )
 
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps artefacts in ./mlruns (MLflow's default)
+
+
 TERMS = ("elbo/loss", "elbo/recon", "elbo/kl", "elbo/mi", "elbo/tc", "elbo/dwkl", "train/lr")
 
 

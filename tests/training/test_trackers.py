@@ -162,8 +162,9 @@ def test_missing_packages_name_the_extra(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def mlflow_uri(tmp_path):
+def mlflow_uri(tmp_path, monkeypatch):
     pytest.importorskip("mlflow", reason='the MLflow tests need pip install "pyrodis[mlflow]"')
+    monkeypatch.chdir(tmp_path)  # a SQLite store keeps artefacts in ./mlruns (MLflow's default)
     return f"sqlite:///{tmp_path}/mlflow.db"
 
 
