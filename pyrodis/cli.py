@@ -25,6 +25,11 @@ def _budget(args: argparse.Namespace) -> str:
     return args.budget or args.schedule or "cpu"
 
 
+def _track_override(track: list[str]) -> list[str]:
+    """``--track`` as the override of ``[train] track`` (it replaces the config's list)."""
+    return [f"train.track={json.dumps(track)}"] if track else []
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.run_directory import RunDirectory
@@ -32,7 +37,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pyrodis.training import TrainingInterrupted
 
     flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
-    flags.update({"--dataset": args.dataset, "--seed": args.seed})
+    flags.update({"--dataset": args.dataset, "--seed": args.seed, "--track": args.track})
     check_resume(bool(args.resume), [f for f, v in flags.items() if v not in (None, [], "")])
     config = None
     if not args.resume:
@@ -44,7 +49,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             data_path=args.data_path,
             seed=args.seed,
             device=args.device,
-            overrides=args.overrides,
+            overrides=[*args.overrides, *_track_override(args.track)],
         )
         if args.dry_run:
             print(json.dumps(config.to_dict(), indent=2))

@@ -13,6 +13,7 @@ examples:
   pyrodis train --preset factor-vae --budget paper --set objective.gamma=10 --out runs/fvae
   pyrodis train --config my.toml --steps 20000 --out runs/mine
   pyrodis train --resume runs/tc --steps 12000     # continue runs/tc up to step 12000
+  pyrodis train --preset beta-vae --track tensorboard --track mlflow --out runs/b
 
 A config file (TOML or JSON) has the tables [data] [model] [objective] [optim] [train] [eval];
 `--set table.key=value` overrides one key (value in TOML syntax). Precedence, lowest first:
@@ -74,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
     _add_set_option(
         train, "overrides", "TABLE.KEY=VALUE", "override one config key, e.g. --set optim.lr=3e-4"
+    )
+    train.add_argument(
+        "--track",
+        action="append",
+        default=[],
+        metavar="tensorboard[:DIR]|mlflow[:URI]",
+        help="log to TensorBoard (default DIR: RUN/tensorboard) or MLflow (default: "
+        "MLFLOW_TRACKING_URI, else MLflow's local store); repeatable; config: [train] track",
     )
     train.add_argument("--resume", type=Path, metavar="RUN", help="continue this run up to --steps")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")

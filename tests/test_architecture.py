@@ -64,6 +64,8 @@ RUNS_ROOMS = {
     "divergence": "runs.training",
     "train": "runs.training",
     "evaluate": "runs.training",
+    "tracking": "runs.training",
+    "tracked_images": "runs.training",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pyrodis.metrics import METRICS, evaluate
 from pyrodis.runs.config import ConfigError
 from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.runs.tracking import log_evaluation
 from pyrodis.runs.trained_run import load_run
 
 
@@ -64,4 +65,5 @@ def evaluate_run(
         **result.to_dict(),
     }
     RunDirectory(run_dir).write_metrics(record)
+    log_evaluation(run, result)  # to the run's trackers ([train] track), if any
     return result

@@ -82,4 +82,7 @@ def run_steps(
     finally:
         if bar is not None:
             bar.close()
+        for _, fn in trainer.callbacks:  # e.g. a tracker flushes what it buffered
+            if hasattr(fn, "on_run_end"):
+                fn.on_run_end(trainer)
     return trainer.history

@@ -7,6 +7,7 @@ A study file is TOML (``docs/runs.rst``, Studies)::
     seeds = [0, 1, 2]
     budget = "cpu"                     # the presets' budget
     eval_seed = "per-run"              # or an integer: every run scored on the same draws
+    track = "mlflow"                   # optional: every trial an MLflow run ("mlflow:URI")
     [base]                             # dotted run-config keys applied to every trial
     "train.steps" = 1500
     [[grid]]                           # one entry per objective: a preset and values to cross
@@ -61,11 +62,15 @@ class StudySpec:
     eval_seed: str | int = "per-run"
     base: dict[str, Any] = field(default_factory=dict)
     grid: list[GridEntry] = field(default_factory=list)
+    #: "mlflow" or "mlflow:URI": the study as an MLflow experiment (pyrodis.runs.study.tracking)
+    track: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The study as the nested dict of its TOML file (round-trips through :func:`read_study`)."""
         study = {"name": self.name, "seeds": list(self.seeds), "budget": self.budget}
         study["eval_seed"] = self.eval_seed
+        if self.track is not None:
+            study["track"] = self.track
         grid = [{"preset": g.preset, **g.values} for g in self.grid]
         return {"study": study, "base": dict(self.base), "grid": grid}
 
@@ -158,14 +163,21 @@ def parse_study(data: dict[str, Any]) -> StudySpec:
     budget = head.get("budget", "cpu")
     if budget not in BUDGETS:
         raise StudyError(f"[study] budget must be one of {list(BUDGETS)}, got {budget!r}")
-    extra = sorted(set(head) - {"name", "seeds", "budget", "eval_seed"})
+    extra = sorted(set(head) - {"name", "seeds", "budget", "eval_seed", "track"})
     if extra:
-        raise StudyError(f"unknown [study] keys {extra}; valid: name, seeds, budget, eval_seed")
+        raise StudyError(
+            f"unknown [study] keys {extra}; valid: name, seeds, budget, eval_seed, track"
+        )
     eval_seed = _eval_seed(head.get("eval_seed", "per-run"))
+    track = head.get("track")
+    if track is not None and (
+        not isinstance(track, str) or track.partition(":")[0] != "mlflow" or track == "mlflow:"
+    ):
+        raise StudyError(f'[study] track must be "mlflow" or "mlflow:URI", got {track!r}')
     base = data.get("base", {})
     _nested(base, "[base]")
     grid = _parse_grid(data.get("grid"))
-    return StudySpec(name, list(seeds), budget, eval_seed, dict(base), grid)
+    return StudySpec(name, list(seeds), budget, eval_seed, dict(base), grid, track)
 
 
 def _eval_seed(value: Any) -> str | int:

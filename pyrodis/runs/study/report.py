@@ -30,6 +30,7 @@ from pyrodis.runs.study.file import StudyError
 from pyrodis.runs.study.report_inputs import JSON_FILE, encoder_values
 from pyrodis.runs.study.report_numbers import HEADLINE, analyse
 from pyrodis.runs.study.results_table import read_results
+from pyrodis.runs.study.tracking import log_study_report
 
 __all__ = ["HEADLINE", "SECTIONS", "write_study_report"]
 
@@ -140,4 +141,6 @@ def write_study_report(
     write_atomic(target / JSON_FILE, json.dumps(data, indent=2, default=float))
     path = target / HTML_FILE
     write_atomic(path, html.page(f"Study {data['study']}", sections))
+    figures = sorted((target / FIG_DIR).glob("*.png"))
+    log_study_report(study_dir, [path, target / JSON_FILE, study_dir / "results.csv", *figures])
     return path
