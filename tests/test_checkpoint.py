@@ -107,12 +107,15 @@ def test_a_crash_mid_write_keeps_the_previous_manifest(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk vanished")
 
-    monkeypatch.setattr("pyrodis.runs.checkpoint.os.replace", crash)
-    with pytest.raises(OSError, match="disk vanished"):
+    monkeypatch.setattr("pyrodis.atomic.os.replace", crash)
+    with pytest.raises(OSError, match="cannot write .*step_00000002.pt: disk vanished"):
         save_checkpoint(tmp_path, 2, {"w": torch.zeros(2)})
     monkeypatch.undo()
     assert (tmp_path / "latest.json").read_text() == before
     assert load_latest_checkpoint(tmp_path)[1] == 1
+    # the failed write removed its temporary itself
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "step_00000001.pt"]
+    (tmp_path / ".step_00000002.pt.tmp-999").write_bytes(b"half")  # a writer killed mid-write
     remove_stale_temporaries(tmp_path)  # what the next writer does under the run's lock
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "step_00000001.pt"]
 

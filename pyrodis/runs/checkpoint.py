@@ -2,14 +2,14 @@
 
 A checkpoint directory holds ``step_XXXXXXXX.pt`` files and ``latest.json``, a manifest listing the
 good checkpoints (oldest first) with their step and SHA-256. Files are written to a temporary name,
-flushed to disk and renamed (``os.replace`` is atomic), and only then entered in the manifest, so a
+flushed to disk and renamed (:mod:`pyrodis.atomic`), and only then entered in the manifest, so a
 crash at any point leaves the previous manifest and its checkpoints intact.
 
 Loading walks the manifest from the newest entry back: a file that is missing, truncated or
 tampered with (hash mismatch, not loadable with ``torch.load(weights_only=True)``, or holding
 another step than the manifest says) is reported with a warning naming it and the next older one
-is used. A missing, emptied or corrupt manifest falls back to the ``step_*.pt`` files themselves
-(without hash verification), with a warning.
+is used. A missing, emptied or corrupt manifest, or one that lists no valid entry, falls back to
+the ``step_*.pt`` files themselves (without hash verification), with a warning.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from pyrodis.atomic import remove_temporaries, write_bytes
 
 MANIFEST = "latest.json"
 #: not model state: logged terms (may hold NaN) and the run record (a config may say sigma = inf)
@@ -36,33 +37,29 @@ class CheckpointError(RuntimeError):
     """No usable checkpoint could be read."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-
-
 def _files(directory: Path) -> list[dict[str, Any]]:
     files = sorted(p for p in directory.glob("step_*.pt") if _NAME.match(p.name))
     return [{"file": p.name, "step": int(_NAME.match(p.name)[1]), "sha256": None} for p in files]
+
+
+def _valid_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("file"), str)
+        and bool(_NAME.match(entry["file"]))
+        and type(entry.get("step")) is int
+        and isinstance(entry.get("sha256"), (str, type(None)))
+    )
 
 
 def _read_manifest(directory: Path) -> list[dict[str, Any]]:
     path = directory / MANIFEST
     try:
         entries = json.loads(path.read_text())["checkpoints"]
-        return [e for e in entries if _NAME.match(e["file"]) and isinstance(e["step"], int)]
+        valid = [e for e in entries if _valid_entry(e)]
+        if valid:
+            return valid
+        problem = "lists no valid checkpoint" if entries else "lists no checkpoint"
     except FileNotFoundError:
         problem = "is missing"
     except (ValueError, KeyError, TypeError) as err:  # emptied, truncated or edited
@@ -111,11 +108,11 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     data = buffer.getvalue()
     path = directory / f"step_{step:08d}.pt"
     entries = [e for e in _read_manifest(directory) if e["step"] != step]
-    _write_atomic(path, data)
+    write_bytes(path, data)
     entries.append({"file": path.name, "step": step, "sha256": hashlib.sha256(data).hexdigest()})
     entries.sort(key=lambda e: e["step"])
     kept, dropped = entries[-keep:], entries[:-keep]
-    _write_atomic(directory / MANIFEST, json.dumps({"checkpoints": kept}, indent=1).encode())
+    write_bytes(directory / MANIFEST, json.dumps({"checkpoints": kept}, indent=1).encode())
     for entry in dropped:
         (directory / entry["file"]).unlink(missing_ok=True)
     return path
@@ -124,8 +121,7 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
 def remove_stale_temporaries(directory: str | Path) -> None:
     """Delete half-written temporaries left by a process killed while saving (call it only while
     holding the run's lock: then no live process is writing them)."""
-    for tmp in Path(directory).glob(".*.tmp-*"):
-        tmp.unlink(missing_ok=True)
+    remove_temporaries(directory)
 
 
 def _load_verified(path: Path, sha256: str | None) -> dict[str, Any]:

@@ -71,6 +71,20 @@ def test_a_lost_manifest_falls_back_to_the_checkpoint_files(run, damage):
         assert load_run(run).step == 12
 
 
+@pytest.mark.parametrize(
+    "entries",
+    [[], [{"file": "../config.json", "step": 12}, {"file": "step_00000012.pt", "step": "12"}, 7]],
+    ids=["empty", "all-invalid"],
+)
+def test_a_manifest_with_no_valid_entry_falls_back_to_the_checkpoint_files(run, entries, capsys):
+    (run / "checkpoints" / "latest.json").write_text(json.dumps({"checkpoints": entries}))
+    with pytest.warns(UserWarning, match=r"latest.json lists no (valid )?checkpoint"):
+        assert load_run(run).step == 12
+    with pytest.warns(UserWarning, match="falling back to the step_"):
+        assert main(["train", "--resume", str(run), "--steps", "13", "--no-progress"]) == 0
+    assert load_run(run).step == 13
+
+
 def test_a_manifest_step_that_disagrees_with_its_checkpoint_is_caught(run):
     manifest = run / "checkpoints" / "latest.json"
     entries = json.loads(manifest.read_text())
