@@ -4,7 +4,7 @@ A file is written under a temporary name next to it (``.NAME.tmp-PID``), flushed
 renamed over the final name (``os.replace`` is atomic on POSIX), then the directory entry is
 flushed too. A crash, ``kill -9`` or full disk at any moment therefore leaves either the old file
 or the new one, never a cut-off one; when the write fails the temporary is removed and the error
-is re-raised as :class:`AtomicWriteError`, which names the final file.
+is re-raised as :class:`FileWriteError`, which names the final file.
 
 :func:`write_bytes` and :func:`write_text` write data; :func:`atomic_path` yields the temporary
 path for writers that need one (``Figure.savefig``, ``DataFrame.to_parquet``);
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 __all__ = [
-    "AtomicWriteError",
+    "FileWriteError",
     "atomic_open",
     "atomic_path",
     "remove_temporaries",
@@ -32,14 +32,14 @@ __all__ = [
 TEMPORARY_GLOB = ".*.tmp-*"
 
 
-class AtomicWriteError(OSError):
+class FileWriteError(OSError):
     """A file could not be written; the previous version of it (if any) is intact.
 
-    ``path`` is the final file, ``errno``/``strerror`` those of the failed system call."""
+    ``path`` is the final file, ``reason`` what the system said (``errno`` its code)."""
 
     def __init__(self, path: Path, err: OSError) -> None:
-        reason = err.strerror or str(err)
-        super().__init__(err.errno, f"cannot write {path}: {reason}")
+        self.reason = err.strerror or str(err)
+        super().__init__(err.errno, f"cannot write {path}: {self.reason}")
         self.path, self.filename = path, str(path)
 
     def __str__(self) -> str:
@@ -74,7 +74,7 @@ def _fsync_file(path: Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write ``path`` through; on leaving the block it is flushed and
     renamed over ``path``. Any error (or interrupt) inside removes the temporary and leaves
-    ``path`` as it was; an :class:`OSError` is re-raised as :class:`AtomicWriteError`."""
+    ``path`` as it was; an :class:`OSError` is re-raised as :class:`FileWriteError`."""
     path = Path(path)
     tmp = temporary_name(path)
     try:
@@ -83,8 +83,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and not isinstance(err, AtomicWriteError):
-            raise AtomicWriteError(path, err) from err
+        if isinstance(err, OSError) and not isinstance(err, FileWriteError):
+            raise FileWriteError(path, err) from err
         raise
     _fsync_directory(path.parent)
 

@@ -19,6 +19,7 @@ LAYERS = {
     "seeding": 0,
     "version": 0,
     "devices": 0,
+    "atomic": -1,  # pyrodis.atomic: every file write; imports nothing of pyrodis
     "figures": 0,
     "openmp": 0,
     "data": 1,

@@ -118,6 +118,32 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     return path
 
 
+class CheckpointSaver:
+    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
+    written by this process (None before the first).
+
+    Each checkpoint holds the run's config record (so a damaged ``config.json`` can be
+    recovered), is checked finite before it is written, and is written at most once per step (an
+    interrupt right after a periodic checkpoint does not rewrite it)."""
+
+    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
+        self.directory, self.keep, self.record = directory, keep, record
+        self.last, self.written = last, False
+
+    def __call__(self, trainer: Any, *_: Any) -> None:
+        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
+            return
+        state = trainer.state_dict()
+        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
+        if bad:
+            raise FloatingPointError(
+                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
+            )
+        state["run"] = self.record
+        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
+        self.last, self.written = trainer.step, True
+
+
 def remove_stale_temporaries(directory: str | Path) -> None:
     """Delete half-written temporaries left by a process killed while saving (call it only while
     holding the run's lock: then no live process is writing them)."""

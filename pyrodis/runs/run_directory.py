@@ -34,12 +34,13 @@ from typing import Any
 import pyro
 import torch
 
+from pyrodis.atomic import FileWriteError, remove_temporaries, write_text
 from pyrodis.runs.checkpoint import (
+    MANIFEST,
     CheckpointError,
+    CheckpointSaver,
     load_latest_checkpoint,
-    non_finite_entries,
     remove_stale_temporaries,
-    save_checkpoint,
 )
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run_log import LogAppender, read_log
@@ -61,35 +62,7 @@ class RunLocked(ConfigError):
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
-
-
-class CheckpointSaver:
-    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
-    written by this process (None before the first).
-
-    Each checkpoint holds the run's config record (so a damaged ``config.json`` can be
-    recovered), is checked finite before it is written, and is written at most once per step (an
-    interrupt right after a periodic checkpoint does not rewrite it)."""
-
-    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
-        self.directory, self.keep, self.record = directory, keep, record
-        self.last, self.written = last, False
-
-    def __call__(self, trainer: Any, *_: Any) -> None:
-        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
-            return
-        state = trainer.state_dict()
-        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
-        if bad:
-            raise FloatingPointError(
-                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
-            )
-        state["run"] = self.record
-        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
-        self.last, self.written = trainer.step, True
+    write_text(path, json.dumps(record, indent=2))
 
 
 class RunDirectory:
@@ -197,15 +170,42 @@ class RunDirectory:
         return not existed
 
     def remove_half_made(self, created: bool) -> None:
-        """Remove what a fresh run wrote before failing ahead of its first checkpoint."""
-        for path in (self.config_file, self.log_file, self.lock_file):
+        """Remove what a fresh run wrote before failing ahead of its first checkpoint (under the
+        lock: a checkpoint file or manifest written before a later write failed, temporaries)."""
+        ours = [self.config_file, self.log_file, self.lock_file, self.checkpoints / MANIFEST]
+        if self.checkpoints.is_dir():
+            ours += self.checkpoints.glob("step_*.pt")
+            remove_temporaries(self.checkpoints)
+        remove_temporaries(self.path)
+        for path in ours:
             path.unlink(missing_ok=True)
-            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
         for directory in (self.checkpoints, self.path) if created else (self.checkpoints,):
             try:
                 directory.rmdir()
             except OSError:  # not empty: keep what is not ours
                 pass
+
+    def write_failed(self, err: FileWriteError, last_good: int | None, removed: bool) -> OSError:
+        """The one error a run stops with when a file cannot be written (a full disk)."""
+        if removed:
+            kept = "No checkpoint had been written yet, so what the run wrote was removed"
+            then = f"train again with --out {self.path}"
+        elif last_good is None:
+            kept = "No checkpoint had been written yet"
+            then = f"continue from step 0 with `pyrodis train --resume {self.path}`"
+        else:
+            kept = (
+                f"The last good checkpoint, step {last_good} in {self.checkpoints}, is kept: "
+                "evaluate, report and --resume use it"
+            )
+            then = f"continue with `pyrodis train --resume {self.path}`"
+        return FileWriteError(
+            err.path,
+            OSError(
+                err.errno,
+                f"{err.reason}. {kept}; free some space (or choose another --out) and {then}",
+            ),
+        )
 
     # --- config.json --------------------------------------------------------------------------
     @staticmethod

@@ -13,6 +13,8 @@ import math
 import warnings
 from pathlib import Path
 
+from pyrodis.atomic import FileWriteError, atomic_open
+
 __all__ = ["LogAppender", "read_log", "write_log"]
 
 
@@ -49,12 +51,10 @@ def write_log(path: Path, rows: list[dict[str, float]]) -> None:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 class LogAppender:
@@ -70,7 +70,10 @@ class LogAppender:
         with open(self.path, newline="") as fh:
             header = next(csv.reader(fh), [])
         if set(row) <= set(header):
-            with open(self.path, "a", newline="") as fh:
-                csv.DictWriter(fh, fieldnames=header).writerow(row)
+            try:
+                with open(self.path, "a", newline="") as fh:
+                    csv.DictWriter(fh, fieldnames=header).writerow(row)
+            except OSError as err:  # a full disk: name the file
+                raise FileWriteError(self.path, err) from err
         else:
             write_log(self.path, self.rows)

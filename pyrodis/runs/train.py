@@ -18,6 +18,7 @@ from typing import Any
 
 import pyro
 
+from pyrodis.atomic import FileWriteError
 from pyrodis.inference import Trainer
 from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
@@ -197,8 +198,11 @@ def train_run(
             trainer, vae = _build(plan.config, device, progress)
             rows = _train(trainer, run_dir, plan, saver)
             eval_data = build_dataset(plan.config, training=False)
-        except BaseException:
-            if not resume and (saver is None or not saver.written):
+        except BaseException as err:
+            removed = not resume and (saver is None or not saver.written)
+            if removed:
                 run_dir.remove_half_made(created)
+            if isinstance(err, FileWriteError):  # a full disk: say what is kept
+                raise run_dir.write_failed(err, saver and saver.last, removed) from None
             raise
     return Run(run_dir.path, plan.config, vae.eval(), eval_data, rows, None, trainer.step)

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import write_text
 from pyrodis.openmp import set_passive_wait
 from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.study.file import StudyError, StudySpec, Trial, expand_trials, read_study
@@ -223,7 +224,7 @@ def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, concurrent,
 
 def _write_spec(out: Path, spec: StudySpec) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=2))
+    write_text(out / SPEC_FILE, json.dumps(spec.to_dict(), indent=2))
 
 
 def run_study(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from pyrodis.atomic import write_text
 from pyrodis.figures import hide_unused, new_figure, panel_grid, save_figure
 from pyrodis.runs.report import html
 from pyrodis.runs.study import analyses
@@ -239,8 +240,8 @@ def write_study_report(out: str | Path) -> Path:
     if not rows:
         raise StudyError(f"{out}/results.csv has no trials; run `pyrodis study run` first")
     data = analyse(out, rows)
-    (out / JSON_FILE).write_text(json.dumps(data, indent=2, default=float))
+    write_text(out / JSON_FILE, json.dumps(data, indent=2, default=float))
     sections = _sections(data, rows, out / FIG_DIR)
     path = out / HTML_FILE
-    path.write_text(html.page(f"Study {data['study']}", sections))
+    write_text(path, html.page(f"Study {data['study']}", sections))
     return path

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import write_text
 from pyrodis.openmp import set_passive_wait
 
 __all__ = ["read_record", "run_trial", "write_record"]
@@ -41,9 +42,7 @@ def write_record(out: str | Path, trial_id: str, **changes: Any) -> dict[str, An
     path = record_path(out, trial_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**read_record(out, trial_id), **changes}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(path)
+    write_text(path, json.dumps(record, indent=2, default=str))
     return record
 
 
