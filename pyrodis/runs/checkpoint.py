@@ -20,6 +20,7 @@ import json
 import math
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +170,35 @@ def _check_step(path: Path, state: Any, step: int) -> None:
         )
 
 
-def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
+def foreign_run(saved: dict[str, Any] | None, record: dict[str, Any]) -> str | None:
+    """Why a checkpoint whose run record is ``saved`` does not belong to the run whose
+    ``config.json`` holds ``record`` (None when it does, or when it holds no record).
+
+    A run carries a random run id from its creation; runs made before run ids are compared by
+    config (all but ``train.steps``, which ``--resume --steps`` changes)."""
+    if not isinstance(saved, dict):
+        return None
+    theirs, mine = saved.get("run_id"), record.get("run_id")
+    if theirs and mine:
+        return (
+            None
+            if theirs == mine
+            else f"its run id {theirs} is not the run id {mine} in config.json"
+        )
+    a, b = dict(saved.get("config") or {}), dict(record.get("config") or {})
+    for config in (a, b):
+        config["train"] = {k: v for k, v in (config.get("train") or {}).items() if k != "steps"}
+    differ = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return f"its config differs from config.json in {', '.join(differ)}" if differ else None
+
+
+def load_latest_checkpoint(
+    directory: str | Path, check: Callable[[dict[str, Any]], str | None] | None = None
+) -> tuple[dict[str, Any], int]:
     """Return ``(state, step)`` of the newest good checkpoint in ``directory``.
 
-    Raises :class:`CheckpointError` when there is none.
+    ``check(state)`` may say why a checkpoint is not this run's (:func:`foreign_run`): such a
+    checkpoint is refused like a damaged one. Raises :class:`CheckpointError` when there is none.
     """
     directory = Path(directory)
     entries = _read_manifest(directory)
@@ -188,6 +214,12 @@ def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
                 raise CheckpointError(f"{path} is listed in {MANIFEST} but missing")
             state = _load_verified(path, entry.get("sha256"))
             _check_step(path, state, int(entry["step"]))
+            foreign = check(state) if check is not None else None
+            if foreign:
+                raise CheckpointError(
+                    f"{path} belongs to another run ({foreign}): it was copied in from another "
+                    "run directory; move it back there"
+                )
         except CheckpointError as err:
             problems.append(str(err))
             warnings.warn(

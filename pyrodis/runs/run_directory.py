@@ -34,11 +34,12 @@ from typing import Any
 import pyro
 import torch
 
-from pyrodis.atomic import FileWriteError, remove_temporaries, write_text
+from pyrodis.atomic import remove_temporaries, write_text
 from pyrodis.runs.checkpoint import (
     MANIFEST,
     CheckpointError,
     CheckpointSaver,
+    foreign_run,
     load_latest_checkpoint,
     remove_stale_temporaries,
 )
@@ -185,39 +186,21 @@ class RunDirectory:
             except OSError:  # not empty: keep what is not ours
                 pass
 
-    def write_failed(self, err: FileWriteError, last_good: int | None, removed: bool) -> OSError:
-        """The one error a run stops with when a file cannot be written (a full disk)."""
-        if removed:
-            kept = "No checkpoint had been written yet, so what the run wrote was removed"
-            then = f"train again with --out {self.path}"
-        elif last_good is None:
-            kept = "No checkpoint had been written yet"
-            then = f"continue from step 0 with `pyrodis train --resume {self.path}`"
-        else:
-            kept = (
-                f"The last good checkpoint, step {last_good} in {self.checkpoints}, is kept: "
-                "evaluate, report and --resume use it"
-            )
-            then = f"continue with `pyrodis train --resume {self.path}`"
-        return FileWriteError(
-            err.path,
-            OSError(
-                err.errno,
-                f"{err.reason}. {kept}; free some space (or choose another --out) and {then}",
-            ),
-        )
-
     # --- config.json --------------------------------------------------------------------------
     @staticmethod
-    def record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
-        """What ``config.json`` holds (and every checkpoint, under ``"run"``)."""
+    def record(
+        config: Config, history: list[dict[str, Any]], run_id: str | None = None
+    ) -> dict[str, Any]:
+        """What ``config.json`` holds (and every checkpoint, under ``"run"``): ``run_id`` tells
+        this run's checkpoints from another run's."""
         versions = {
             "pyrodis": __version__,
             "pyro": str(pyro.__version__),
             "torch": str(torch.__version__),
             "python": platform.python_version(),
         }
-        return {"config": config.to_dict(), "versions": versions, "history": history}
+        record = {"config": config.to_dict(), "versions": versions, "history": history}
+        return record if run_id is None else {"run_id": run_id, **record}
 
     def write_config(self, record: dict[str, Any]) -> None:
         _write_json(self.config_file, record)
@@ -243,10 +226,10 @@ class RunDirectory:
 
         A missing or damaged ``config.json`` is recovered from the record every checkpoint holds,
         with a warning naming the file; without one the error says what is wrong."""
-        state, step = self.latest_checkpoint()
         try:
             config, record = self.read_config()
         except (FileNotFoundError, ConfigError) as err:
+            state, step = self.latest_checkpoint()
             saved = (state or {}).get("run")
             if not saved:
                 raise
@@ -256,14 +239,16 @@ class RunDirectory:
                 stacklevel=2,
             )
             return Config.from_dict(saved["config"]), dict(saved), state, step
+        state, step = self.latest_checkpoint(lambda s: foreign_run(s.get("run"), record))
         return config, record, state, step
 
     # --- checkpoints --------------------------------------------------------------------------
-    def latest_checkpoint(self) -> tuple[dict[str, Any] | None, int]:
-        """The newest good checkpoint, or ``(None, 0)`` when it has none yet (a run stopped
-        before its first checkpoint); raises when checkpoints exist but none is usable."""
+    def latest_checkpoint(self, check: Any = None) -> tuple[dict[str, Any] | None, int]:
+        """The newest good checkpoint (passing ``check``, see :func:`load_latest_checkpoint`), or
+        ``(None, 0)`` when it has none yet (a run stopped before its first checkpoint); raises
+        when checkpoints exist but none is usable."""
         try:
-            return load_latest_checkpoint(self.checkpoints)
+            return load_latest_checkpoint(self.checkpoints, check)
         except CheckpointError:
             if any(self.checkpoints.glob("step_*.pt")):
                 raise

@@ -11,6 +11,7 @@ directory's files, lock and checkpoints belong to
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,12 @@ from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_model, build_schedule
 from pyrodis.runs.config import Config, ConfigError
-from pyrodis.runs.divergence import check_finite_parameters, describe_divergence, diverged
+from pyrodis.runs.divergence import (
+    check_finite_parameters,
+    describe_divergence,
+    diverged,
+    write_failed,
+)
 from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
 from pyrodis.runs.trained_run import Run
 
@@ -55,15 +61,16 @@ class _Plan:
     history: list[dict[str, Any]]  # the train/resume actions recorded in config.json
     state: dict[str, Any] | None  # the checkpoint to continue from
     step: int
+    run_id: str | None  # tells its checkpoints from another run's (None: a run made before ids)
 
 
 def _plan(run_dir: RunDirectory, config: Config | None, resume: bool, steps: int | None) -> _Plan:
     """What to train and from where (called under the run's lock)."""
     history: list[dict[str, Any]] = []
-    state, step = None, 0
+    state, step, run_id = None, 0, uuid.uuid4().hex
     if resume:
         config, record, state, step = run_dir.read()
-        history = list(record.get("history", []))
+        history, run_id = list(record.get("history", [])), record.get("run_id")
         if steps is not None and steps < step:
             raise ConfigError(
                 f"{run_dir.path} is already at step {step}; pass --steps of at least that"
@@ -81,7 +88,7 @@ def _plan(run_dir: RunDirectory, config: Config | None, resume: bool, steps: int
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
     )
-    return _Plan(config, history, state, step)
+    return _Plan(config, history, state, step, run_id)
 
 
 def _build(config: Config, device: str | None, progress: bool) -> tuple[Trainer, Any]:
@@ -192,7 +199,7 @@ def train_run(
         saver = None
         try:
             plan = _plan(run_dir, config, resume, steps)
-            record = run_dir.record(plan.config, plan.history)
+            record = run_dir.record(plan.config, plan.history, plan.run_id)
             last = plan.step if plan.state is not None else None
             saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
             trainer, vae = _build(plan.config, device, progress)
@@ -203,6 +210,6 @@ def train_run(
             if removed:
                 run_dir.remove_half_made(created)
             if isinstance(err, FileWriteError):  # a full disk: say what is kept
-                raise run_dir.write_failed(err, saver and saver.last, removed) from None
+                raise write_failed(run_dir.path, err, saver and saver.last, removed) from None
             raise
     return Run(run_dir.path, plan.config, vae.eval(), eval_data, rows, None, trainer.step)

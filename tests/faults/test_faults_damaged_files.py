@@ -98,3 +98,41 @@ def test_a_corrupt_metrics_file_is_ignored_with_a_warning(run):
     (run / "metrics.json").write_text("{")
     with pytest.warns(UserWarning, match="metrics.json is damaged"):
         assert load_run(run).metrics is None
+
+
+@pytest.fixture(scope="module")
+def other_run(tmp_path_factory):
+    """Another run of the same network (another seed), at step 20."""
+    run = tmp_path_factory.mktemp("other") / "run"
+    assert main(["train", *TINY, "--seed", "6", "--steps", "20", "--out", str(run)]) == 0
+    return run
+
+
+@pytest.mark.parametrize("manifest", ["deleted", "rebuilt"])
+def test_a_checkpoint_copied_in_from_another_run_is_refused(
+    run, trained, other_run, manifest, capsys
+):
+    checkpoints = run / "checkpoints"
+    shutil.copy(other_run / "checkpoints" / "step_00000020.pt", checkpoints)
+    if manifest == "deleted":
+        (checkpoints / "latest.json").unlink()
+    else:  # rebuilt with the right hashes, as a user (or a script) would
+        entries = [
+            {"file": p.name, "step": int(p.stem[5:]), "sha256": None}
+            for p in sorted(checkpoints.glob("step_*.pt"))
+        ]
+        (checkpoints / "latest.json").write_text(json.dumps({"checkpoints": entries}))
+    foreign = r"step_00000020.pt belongs to another run \(its run id .* is not .* in config.json"
+    with pytest.warns(UserWarning, match=foreign):
+        assert load_run(run).step == 12  # its own newest checkpoint
+    with pytest.warns(UserWarning, match=foreign):
+        assert main(["train", "--resume", str(run), "--steps", "14", "--no-progress"]) == 0
+    rows = log_rows(run)
+    assert [r["step"] for r in rows] == [str(s) for s in range(1, 15)]
+    assert rows[:12] == log_rows(trained)  # its own history, not the other run's
+    for own in ("step_00000010.pt", "step_00000012.pt", "step_00000014.pt"):
+        (checkpoints / own).unlink(missing_ok=True)
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match=foreign):
+        assert main(["evaluate", str(run), "--metrics", "mig"]) == 2
+    assert "no usable checkpoint" in capsys.readouterr().err
