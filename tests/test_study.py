@@ -102,6 +102,11 @@ def test_invalid_config_is_refused_before_anything_runs(tmp_path):
         ({"model.architecture": ["burgess", "resnet"]}, r"entry 1 \(beta-vae\).*\[model\]"),
         ({"data.correlated": [["scale", "colour"]]}, r"entry 1 \(beta-vae\).*correlated"),
         ({"eval.metrics": [["mig", "migg"]]}, r"entry 1 \(beta-vae\).*'eval.metrics'.*migg"),
+        (
+            {"eval.options": [{"dci": {"num_trian": 100}}]},
+            r"entry 1 \(beta-vae\).*'eval.options'.*unknown dci option 'num_trian'.*num_train",
+        ),
+        ({"eval.options": [{"sap": 3}]}, r"entry 1 \(beta-vae\).*sap must be a table of keywords"),
         ({"objective.beta": [4.0, -1.0]}, r"entry 1 \(beta-vae\), key 'objective.beta' = -1.0"),
     ],
 )

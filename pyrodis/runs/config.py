@@ -229,6 +229,17 @@ def merge(config: Config, data: dict[str, Any]) -> Config:
     return out
 
 
+def check_eval(config: Config) -> None:
+    """Refuse ``[eval]`` metrics and protocol options that ``evaluate`` would refuse (called
+    before a run or a study trains, so a typo is not found after training)."""
+    from pyrodis.metrics.evaluate import check_options
+
+    try:
+        check_options(config.eval.metrics, config.eval.options)
+    except ValueError as err:
+        raise ConfigError(f"eval.metrics/eval.options: {err}") from None
+
+
 def parse_override(text: str) -> dict[str, Any]:
     """Parse ``table.key=value`` (value in TOML syntax, else a plain string) into a nested dict."""
     if "=" not in text:

@@ -24,7 +24,7 @@ from pyrodis.inference import Trainer
 from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_model, build_schedule
-from pyrodis.runs.config import Config, ConfigError
+from pyrodis.runs.config import Config, ConfigError, check_eval
 from pyrodis.runs.divergence import (
     check_finite_parameters,
     describe_divergence,
@@ -193,6 +193,7 @@ def train_run(
     elif config is None:
         raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
     else:
+        check_eval(config)  # what evaluate would refuse, before anything is written
         run_dir.check_fresh()
     created = run_dir.create()
     with run_dir.lock():
