@@ -52,12 +52,17 @@ def check_finite_parameters(trainer: Any, terms: dict[str, float]) -> None:
         )
 
 
-def describe_divergence(err: BaseException, step: int) -> str | None:
-    """What went non-finite, for the trainer's FloatingPointError or a torch.distributions
-    validation error about invalid (NaN/inf) parameters; None for any other error."""
+def describe_divergence(err: BaseException, step: int, lr: float | None = None) -> str | None:
+    """What went non-finite, for the trainer's FloatingPointError, a torch.distributions
+    validation error about invalid (NaN/inf) parameters, or torch's optimiser step overflowing
+    float32 (its multi-tensor Adam, a GPU's default, cannot convert lr / (1 - beta1) > 3.4e38);
+    None for any other error."""
     text = str(err)
     if isinstance(err, FloatingPointError):
         return text.split("; lower the learning rate")[0]
+    if isinstance(err, RuntimeError) and "without overflow" in text:
+        rate = f" (optim.lr={lr:g} is far too large)" if lr is not None else ""
+        return f"the optimiser's step overflowed float32 at step {step}{rate}"
     found = _PYRO_INVALID.search(text) if "invalid values" in text else None
     if isinstance(err, ValueError) and found:
         param, dist = found.groups()

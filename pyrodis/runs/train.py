@@ -146,8 +146,8 @@ def _train(trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: Checkpoi
         trainer.run(config.train.steps, on_log=log.append, on_interrupt=saver)
     except LatentSiteError as err:
         raise ConfigError(f"objective: {err}") from None
-    except (FloatingPointError, ValueError) as err:
-        what = describe_divergence(err, trainer.step)
+    except (FloatingPointError, ValueError, RuntimeError) as err:
+        what = describe_divergence(err, trainer.step + 1, config.optim.lr)
         if what is None:
             raise
         raise diverged(run_dir.path, what, trainer.step, saver.last) from None
