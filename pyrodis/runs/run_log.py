@@ -21,12 +21,13 @@ __all__ = ["LogAppender", "read_log", "write_log"]
 def read_log(path: Path) -> list[dict[str, float]]:
     """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet).
 
-    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped with a
-    warning naming the file and line: the checkpoints hold the full history, and a resumed run
-    rewrites the log from them."""
+    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped; one warning
+    names the file, the first damaged line and how many were skipped: the checkpoints hold the
+    full history, and a resumed run rewrites the log from them."""
     if not path.exists():
         return []
     rows: list[dict[str, float]] = []
+    damaged: list[tuple[int, Exception]] = []
     with open(path, newline="", errors="replace") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
@@ -36,13 +37,18 @@ def read_log(path: Path) -> list[dict[str, float]]:
                 parsed = {k: float(v) if v != "" else math.nan for k, v in row.items()}
                 parsed["step"] = int(row["step"])
             except (KeyError, ValueError, TypeError) as err:
-                warnings.warn(
-                    f"{path}: skipping damaged line {reader.line_num} ({err}); the run's "
-                    "checkpoints hold the full history",
-                    stacklevel=2,
-                )
+                damaged.append((reader.line_num, err))
                 continue
             rows.append(parsed)
+    if damaged:  # one warning, however many lines: a garbage file must not flood stderr
+        (line, err), count = damaged[0], len(damaged)
+        what = f"damaged line {line} ({err})"
+        if count > 1:
+            what = f"{count} damaged lines (the first, line {line}: {err})"
+        warnings.warn(
+            f"{path}: skipping {what}; the run's checkpoints hold the full history",
+            stacklevel=2,
+        )
     return rows
 
 

@@ -9,6 +9,7 @@ from faultkit import TINY, log_rows
 
 from pyrodis.cli import main
 from pyrodis.runs import load_run
+from pyrodis.runs.run_directory import RunDirectory
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,22 @@ def test_a_garbage_row_in_the_log_is_skipped_and_rewritten_on_resume(run, traine
     with pytest.warns(UserWarning, match=r"log.csv: skipping damaged line 6"):
         assert main(["train", "--resume", str(run), "--steps", "13", "--no-progress"]) == 0
     assert log_rows(run)[:12] == log_rows(trained)  # rewritten from the checkpoint
+
+
+def test_a_log_of_garbage_gives_one_warning_with_a_count(run, trained):
+    garbage = "\n".join(f"\x00{i},garbage,row" for i in range(200_000))  # about 4 MB
+    with open(run / "log.csv", "a") as fh:
+        fh.write(garbage + "\n")
+    with pytest.warns(UserWarning) as caught:
+        rows = RunDirectory(run).read_log()
+    assert len(rows) == 12
+    skipped = [str(w.message) for w in caught if "log.csv" in str(w.message)]
+    assert len(skipped) == 1, skipped[:3]
+    assert (
+        "skipping 200000 damaged lines (the first, line 14: wrong number of fields)" in skipped[0]
+    )
+    assert main(["train", "--resume", str(run), "--steps", "13", "--no-progress"]) == 0
+    assert log_rows(run)[:12] == log_rows(trained)
 
 
 def test_a_corrupt_config_is_recovered_from_the_checkpoint(run, capsys):
