@@ -176,6 +176,8 @@ def _finish(out: Path, trial: Trial, result: dict[str, Any], retries: int) -> tu
     """Record a finished attempt; return ("done" | "retry" | "failed", the record)."""
     old = read_record(out, trial.trial_id)
     seconds = old.get("seconds", 0.0) + result.get("seconds", 0.0)
+    if result["status"] == "interrupted":  # stopped from outside with a checkpoint: not a failure
+        return "retry", write_record(out, trial.trial_id, status="interrupted", seconds=seconds)
     if result["status"] == "done":
         rec = write_record(
             out, trial.trial_id, status="done", steps=result["steps"], seconds=seconds, error=None
@@ -214,12 +216,40 @@ def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, concurrent,
                 progress.finished_here += 1
                 progress.done += verdict == "done"
                 progress.failed += verdict == "failed"
+    except KeyboardInterrupt:
+        _stop(ray, out, pending)
+        raise
     except BaseException:
-        for ref in pending:  # Ctrl-C: the trials save a checkpoint; the next run resumes them
+        for ref in pending:
             ray.cancel(ref)
         raise
     progress.running = 0
     progress.update(final=True)
+
+
+def _stop(ray: Any, out: Path, pending: dict[Any, Trial], grace: float = 300.0) -> None:
+    """Ctrl-C: cancel the trials, which Ray interrupts like a Ctrl-C (each finishes its step,
+    saves a checkpoint and returns), and wait for them before Ray shuts down, so the next
+    ``study run`` resumes them. A second Ctrl-C stops waiting."""
+    print(
+        "\nstopping: the running trials save a checkpoint (Ctrl-C again to not wait)",
+        file=sys.stderr,
+    )
+    for ref in pending:
+        ray.cancel(ref)
+    try:
+        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=grace)
+    except KeyboardInterrupt:
+        return
+    for ref in ready:
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayError:  # cancelled before it started (or while evaluating)
+            result = {"status": "interrupted"}
+        if result["status"] == "interrupted":
+            write_record(out, pending[ref].trial_id, status="interrupted")
+        else:
+            _finish(out, pending[ref], result, retries=0)
 
 
 def _write_spec(out: Path, spec: StudySpec) -> None:

@@ -83,10 +83,12 @@ def one_line(err: BaseException, limit: int = 300) -> str:
 def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> dict[str, Any]:
     """Train and evaluate one trial in this process; never raises for the trial's own errors.
 
-    Returns ``{"status": "done", "steps", "seconds"}`` or ``{"status": "failed", "error",
-    "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
+    Returns ``{"status": "done", "steps", "seconds"}``, ``{"status": "interrupted", "steps",
+    "seconds"}`` (cancelled by the study's Ctrl-C: the trial saved a checkpoint of its last step)
+    or ``{"status": "failed", "error", "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
     a run is not retryable (it would fail again exactly).
     """
+    from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.config import ConfigError
 
     limit_threads(threads)
@@ -97,6 +99,8 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
             out, trial_id, status="running", host=socket.gethostname(), pid=os.getpid(), active=True
         )
         steps = _train_and_evaluate(Path(out) / RUNS_DIR / trial_id, config)
+    except TrainingInterrupted as stop:  # ray.cancel: the step finished and was saved
+        return {"status": "interrupted", "steps": stop.step, "seconds": time.perf_counter() - start}
     except Exception as err:  # the trial fails alone; the study goes on
         return {
             "status": "failed",
