@@ -231,10 +231,9 @@ def _stop(ray: Any, out: Path, pending: dict[Any, Trial], grace: float = 300.0) 
     """Ctrl-C: cancel the trials, which Ray interrupts like a Ctrl-C (each finishes its step,
     saves a checkpoint and returns), and wait for them before Ray shuts down, so the next
     ``study run`` resumes them. A second Ctrl-C stops waiting."""
-    print(
-        "\nstopping: the running trials save a checkpoint (Ctrl-C again to not wait)",
-        file=sys.stderr,
-    )
+    if not pending:
+        return
+    print("\nstopping: each running trial saves a checkpoint", file=sys.stderr)
     for ref in pending:
         ray.cancel(ref)
     try:
