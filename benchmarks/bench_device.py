@@ -1,7 +1,7 @@
 """Training throughput per ELBO on every available device, against a hand-written step.
 
 For each device torch sees (the CPU, every CUDA GPU, Apple's MPS) and batch 64 and 256, each ELBO
-trains the Locatello 64×64 conv VAE on procedural dSprites through ``pyrodis.inference.Trainer``
+trains the Locatello 64×64 conv VAE on procedural dSprites through ``pyrodis.training.Trainer``
 (rendering, host→device transfer and the SVI step all counted), and a hand-written PyTorch step
 of the β-VAE loss runs on a batch that already sits on the device. Printed: steps/s and images/s
 per ELBO, the ratio of the hand-written step's time to the trainer's (1.0 = no overhead from
@@ -28,8 +28,9 @@ import torch.nn.functional as F  # noqa: E402
 
 from pyrodis.data import DSprites  # noqa: E402
 from pyrodis.devices import available_devices  # noqa: E402
-from pyrodis.inference import DIPELBO, TCELBO, BetaELBO, FactorELBO, Trainer  # noqa: E402
+from pyrodis.inference import DIPELBO, TCELBO, BetaELBO, FactorELBO  # noqa: E402
 from pyrodis.models import VAE  # noqa: E402
+from pyrodis.training import Trainer  # noqa: E402
 
 ELBOS = {
     "beta": lambda: BetaELBO(beta=4.0),

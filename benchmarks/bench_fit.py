@@ -20,9 +20,10 @@ import pyro  # noqa: E402
 import torch  # noqa: E402
 
 from pyrodis.data import DSprites, make_loader  # noqa: E402
-from pyrodis.inference import TCELBO, Trainer  # noqa: E402
-from pyrodis.inference.schedules import make_schedule  # noqa: E402
+from pyrodis.inference import TCELBO  # noqa: E402
 from pyrodis.models import VAE  # noqa: E402
+from pyrodis.training import Trainer  # noqa: E402
+from pyrodis.training.schedules import make_schedule  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Atomic file writes: every file pyrodis writes goes through this module (``docs/runs.rst``).
 
-A file is written under a temporary name next to it (``.NAME.tmp-PID``), flushed to disk and
+A file is written under a temporary name next to it (``.NAME.tmp-THREAD-PID``), flushed to disk and
 renamed over the final name (``os.replace`` is atomic on POSIX), then the directory entry is
 flushed too. A crash, ``kill -9`` or full disk at any moment therefore leaves either the old file
 or the new one, never a cut-off one; when the write fails the temporary is removed and the error
@@ -14,6 +14,7 @@ path for writers that need one (``Figure.savefig``, ``DataFrame.to_parquet``);
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,8 +48,8 @@ class FileWriteError(OSError):
 
 
 def temporary_name(path: Path) -> Path:
-    """The temporary a write of ``path`` by this process uses."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """The temporary a write of ``path`` by this thread of this process uses (the pid last)."""
+    return path.with_name(f".{path.name}.tmp-{threading.get_ident()}-{os.getpid()}")
 
 
 def _fsync_directory(directory: Path) -> None:

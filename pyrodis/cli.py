@@ -26,10 +26,10 @@ def _budget(args: argparse.Namespace) -> str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.run_directory import RunDirectory
     from pyrodis.runs.train import check_resume, default_out, train_run
+    from pyrodis.training import TrainingInterrupted
 
     flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
     flags.update({"--dataset": args.dataset, "--seed": args.seed})
@@ -124,11 +124,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_datasets(args: argparse.Namespace) -> int:
-    from pyrodis.data import DATASETS
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from pyrodis.explore import run_from_args
 
-    for name, description in DATASETS.items():
-        print(f"{name:12s} {description}")
+    return run_from_args(args)  # prints its own errors and returns 2 on them
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from pyrodis.data import list_datasets
+
+    found = {None: "procedural", True: "files found", False: "files missing"}
+    for d in list_datasets():
+        factors = ", ".join(f"{k} {v}" for k, v in d["factors"].items())
+        print(f"{d['name']:16s} {found[d['files_found']]:13s} {factors}")
+    print("\n--data-path FILE|DIR (or $PYRODIS_DATA): where the official files are (docs/data.rst)")
     return 0
 
 
@@ -175,6 +184,7 @@ _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
     "report": _cmd_report,
+    "explore": _cmd_explore,
     "datasets": _cmd_datasets,
     "presets": _cmd_presets,
     "study": _cmd_study,

@@ -64,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--config", type=Path, help="TOML or JSON config file")
     train.add_argument("--dataset", help="dataset name (see `pyrodis datasets`)")
-    train.add_argument("--data-path", type=Path, help="official dataset file to load instead")
+    train.add_argument(
+        "--data-path",
+        type=Path,
+        help="official dataset file or directory (for scream-dsprites: the background picture)",
+    )
     train.add_argument("--steps", type=int, help="the run's total number of training steps")
     train.add_argument("--seed", type=int, help="random seed (model init, batches, sampling)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
@@ -115,6 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     _add_study_parser(sub)
+    explore = sub.add_parser(
+        "explore",
+        help="explore a run's latents in the browser (sliders, names, two runs matched)",
+        description="Serve an interactive latent explorer on 127.0.0.1 and open it in the browser.",
+    )
+    explore.add_argument(
+        "runs", nargs="+", type=Path, metavar="RUN", help="one run, or two side by side"
+    )
+    explore.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    explore.add_argument("--host", default="127.0.0.1", help="serve beyond this machine (warns)")
+    explore.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    explore.add_argument(
+        "--device", help="where the runs decode (default: each run's train.device)"
+    )
     sub.add_parser("datasets", help="list the datasets", description="List the datasets.")
     sub.add_parser("presets", help="list the presets", description="List the training presets.")
     return parser

@@ -26,18 +26,27 @@ LAYERS = {
     "metrics": 1,
     "models": 2,
     "inference": 3,
-    "diagnostics": 4,
+    "training": 4,
+    "diagnostics": 5,
     # pyrodis.runs in sub-layers: config < run directory < training < report < study
-    "runs.config": 5.0,
-    "runs.run_directory": 5.1,
-    "runs.training": 5.2,
-    "runs.report": 5.3,
-    "runs.study": 5.4,
-    "runs": 5.5,  # the package's facade (its names load lazily): imported by nothing inside
-    "cli_parser": 6,
-    "cli": 7,
-    "__main__": 8,
-    "__init__": 8,
+    "runs.config": 6.0,
+    "runs.run_directory": 6.1,
+    "runs.training": 6.2,
+    "runs.report": 6.3,
+    "runs.study": 6.4,
+    "explore": 7,  # the browser explorer: above every runs room
+    "runs": 6.5,  # the package's facade (its names load lazily): imported by nothing inside
+    "cli_parser": 8,
+    "cli": 9,
+    "__main__": 10,
+    "__init__": 10,
+}
+#: the training loop's old paths under pyrodis.inference, kept for one release (docs/api.rst):
+#: these modules may import pyrodis.training, the package the names moved to, and nothing above it
+DEPRECATED_ALIASES = {
+    f"pyrodis.inference{sub}": "training"
+    for sub in ("", ".fit", ".history", ".interrupts", ".model_args", ".optim_rates")
+    + (".param_state", ".schedules", ".trainer")
 }
 
 
@@ -118,6 +127,8 @@ def test_no_lower_layer_imports_a_higher_one():
     for module, targets in GRAPH.items():
         for target in targets:
             a, b = _part(module), _part(target)
+            if DEPRECATED_ALIASES.get(module) == b:
+                continue
             if a != b and (LAYERS[b] > LAYERS[a] or (LAYERS[b] == LAYERS[a] and a != "__init__")):
                 wrong.append(f"{module} -> {target}")
     assert not wrong, "imports against the layers:\n" + "\n".join(sorted(wrong))
@@ -136,9 +147,7 @@ MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 60
 EXEMPT = {"pyrodis/cli_parser.py::build_parser"}
 #: offenders OUTSIDE pyrodis/runs and pyrodis/cli* that other work is fixing: the lead shrinks
 #: this list (an entry that no longer offends fails the test below: remove it)
-KNOWN_OFFENDERS = {
-    "pyrodis/metrics/_gbt_grow.py::grow_trees": "the GBT grower's loop, being cut up apart",
-}
+KNOWN_OFFENDERS = {}
 
 
 def _offenders() -> dict[str, int]:

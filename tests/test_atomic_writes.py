@@ -30,6 +30,14 @@ ALLOWED = {
     "pyrodis/runs/checkpoint.py::save_checkpoint::torch.save": (
         "serialises into an in-memory buffer, which write_bytes then writes atomically"
     ),
+    "pyrodis/explore/images.py::_encode::save": "a PNG into an in-memory buffer, served; no file",
+    "pyrodis/data/image_cache.py::_reserve::open": (
+        "preallocates the image cache's temporary (posix_fallocate): writes no data"
+    ),
+    # image memmaps filled by worker processes under a temporary name, then fsynced (the "rb+"
+    # open) and renamed over the final file: the same atomic pattern, by path across processes
+    "pyrodis/data/image_cache.py::decode_files::open": "fsyncs a filled temporary before rename",
+    "pyrodis/data/npz_mmap.py::_stream_to_npy::open": "fsyncs a filled temporary before rename",
 }
 
 _PATH_WRITERS = {"savefig", "to_parquet", "to_csv", "save", "savez", "savez_compressed", "dump"}

@@ -190,7 +190,7 @@ def test_a_second_interrupt_mid_step_saves_nothing_and_resume_continues(
 ):
     """A KeyboardInterrupt inside a step (a second Ctrl-C) stops at once: the half-applied step
     is never saved, and --resume continues from the last checkpoint."""
-    from pyrodis.inference.trainer import Trainer
+    from pyrodis.training.trainer import Trainer
 
     original = Trainer.train_step
 

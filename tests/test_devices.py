@@ -7,9 +7,10 @@ import torch
 
 from pyrodis.data import DSprites
 from pyrodis.devices import available_devices, resolve_device
-from pyrodis.inference import TCELBO, Trainer
+from pyrodis.inference import TCELBO
 from pyrodis.inference.tc_estimators import minibatch_stratified_log_qz
 from pyrodis.models import VAE
+from pyrodis.training import Trainer
 
 HAS_CUDA = torch.cuda.is_available()
 
@@ -62,7 +63,7 @@ def test_trainer_moves_batches_to_its_device():
     reason="no CUDA device on this machine: the GPU path is exercised by benchmarks/bench_device.py where one exists",
 )
 def test_a_run_trained_on_gpu_restores_on_cpu():
-    from pyrodis.inference.param_state import restore_params
+    from pyrodis.training.param_state import restore_params
 
     gpu = _tiny_vae().to("cuda")
     x = Small().x[:4]

@@ -1,6 +1,6 @@
 """The one batch rule: which points the training batch of global step t holds.
 
-Shared by :func:`~pyrodis.data.make_loader`, the trainer (:func:`pyrodis.inference.fit`) and
+Shared by :func:`~pyrodis.data.make_loader`, the trainer (:func:`pyrodis.training.fit`) and
 anything else that needs seeded batches, so the same dataset and seed give the same batches
 everywhere (``docs/data.rst``):
 

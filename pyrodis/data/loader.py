@@ -6,7 +6,7 @@ factor classes, so a procedural dataset renders a batch in a single vectorised p
 
 The batches follow the one batch rule of :mod:`pyrodis.data.batches` (``docs/data.rst``): epoch
 ``e`` is steps ``e·len(loader)`` to ``(e+1)·len(loader) − 1``, so the loader and
-:func:`pyrodis.inference.fit` draw identical batches for the same dataset and seed, also for
+:func:`pyrodis.training.fit` draw identical batches for the same dataset and seed, also for
 datasets that sample their batches (:class:`~pyrodis.data.correlated.CorrelatedFactors`).
 """
 
@@ -44,7 +44,7 @@ class GroundTruthLoader:
             raise TypeError(
                 "make_loader needs a ground-truth dataset with observations() and factors(), "
                 f"got {type(dataset).__name__}; wrap your data in a GroundTruthDataset subclass "
-                "(or train on it directly: pyrodis.inference.fit takes tensors and DataLoaders)"
+                "(or train on it directly: pyrodis.training.fit takes tensors and DataLoaders)"
             )
         self.dataset = dataset
         self.source = GroundTruthSource(dataset)

@@ -2,7 +2,11 @@
 
 Every ELBO is a :class:`pyro.infer.ELBO` usable as ``SVI(model, guide, optim, loss=elbo)`` on any
 model/guide pair that follows the latent-site contract (:mod:`pyrodis.inference.latent_sites`).
+The loop that trains them (``fit``, ``Trainer``, schedules) is :mod:`pyrodis.training`; its old
+paths here still work for one release, with a DeprecationWarning (docs/api.rst lists them).
 """
+
+from typing import Any
 
 from pyrodis.inference.base import DisentanglingELBO, normalized_beta
 from pyrodis.inference.beta_elbo import VAEELBO, BetaELBO
@@ -10,8 +14,6 @@ from pyrodis.inference.capacity_elbo import CapacityELBO
 from pyrodis.inference.dip_elbo import DIPELBO, dip_covariance
 from pyrodis.inference.discriminator import Discriminator
 from pyrodis.inference.factor_elbo import FactorELBO
-from pyrodis.inference.fit import fit
-from pyrodis.inference.history import History
 from pyrodis.inference.latent_sites import LatentSite, LatentSiteError, find_latent_sites
 from pyrodis.inference.tc_elbo import TCELBO
 from pyrodis.inference.tc_estimators import (
@@ -22,7 +24,6 @@ from pyrodis.inference.tc_estimators import (
     pairwise_log_density,
     permute_dims,
 )
-from pyrodis.inference.trainer import Trainer, TrainingInterrupted
 
 __all__ = [
     "BetaELBO",
@@ -31,16 +32,12 @@ __all__ = [
     "DisentanglingELBO",
     "Discriminator",
     "FactorELBO",
-    "History",
     "LatentSite",
     "LatentSiteError",
     "TCELBO",
-    "Trainer",
-    "TrainingInterrupted",
     "VAEELBO",
     "dip_covariance",
     "find_latent_sites",
-    "fit",
     "log_aggregate_posterior",
     "minibatch_stratified_log_qz",
     "minibatch_weighted_log_qz",
@@ -49,3 +46,17 @@ __all__ = [
     "pairwise_log_density",
     "permute_dims",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The training loop's names and modules that moved to :mod:`pyrodis.training`."""
+    import importlib
+
+    from pyrodis.inference._deprecated import MOVED_MODULES, MOVED_NAMES, warn_moved
+
+    if name not in MOVED_NAMES | MOVED_MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warn_moved(f"{__name__}.{name}", f"pyrodis.training.{name}")
+    if name in MOVED_NAMES:  # `fit` is a name and a module: the function, as in 0.2
+        return getattr(importlib.import_module("pyrodis.training"), name)
+    return importlib.import_module(f"pyrodis.training.{name}")

@@ -1,43 +1,21 @@
-"""``fit``: train a model/guide on data for a number of steps or epochs (a :class:`Trainer`)."""
+"""Deprecated alias of :mod:`pyrodis.training.fit`, kept for one release."""
 
-from __future__ import annotations
+import sys
+import types
 
-from collections.abc import Callable
-from typing import Any
-
-import pyro
-
-from pyrodis.inference.history import History
-from pyrodis.inference.trainer import Trainer
+from pyrodis.inference._deprecated import warn_moved
+from pyrodis.training.fit import fit
 
 __all__ = ["fit"]
 
 
-def fit(
-    model: Callable,
-    guide: Callable,
-    elbo: pyro.infer.ELBO,
-    data: Any,
-    *,
-    steps: int | None = None,
-    epochs: int | None = None,
-    **trainer_kwargs: Any,
-) -> History:
-    """Train ``model``/``guide`` with ``elbo`` on ``data`` for ``steps`` steps or ``epochs`` epochs.
+class _CallableModule(types.ModuleType):
+    """Importing this module makes it the attribute ``pyrodis.inference.fit``, where 0.2 code
+    expects the function: calling the module calls :func:`pyrodis.training.fit`."""
 
-    A convenience over :class:`Trainer` (which takes the same keyword arguments:
-    ``batch_size``, ``lr``, ``optim``, ``schedule``, ``clip_norm``, ``seed``, ``log_every``,
-    ``callbacks``, ``progress``, ``model_args``). Returns the :class:`History` of the terms.
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204
+        return fit(*args, **kwargs)
 
-    Example::
 
-        pyro.set_rng_seed(0)
-        vae = pyrodis.models.VAE(num_data=len(data))
-        history = fit(vae.model, vae.guide, TCELBO(beta=6.0), data, steps=10_000)
-    """
-    if (steps is None) == (epochs is None):
-        raise ValueError("give exactly one of steps= or epochs=")
-    trainer = Trainer(model, guide, elbo, data, **trainer_kwargs)
-    if epochs is not None:
-        steps = epochs * trainer.steps_per_epoch
-    return trainer.run(steps)
+sys.modules[__name__].__class__ = _CallableModule
+warn_moved(__name__, "pyrodis.training.fit")

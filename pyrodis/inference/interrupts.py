@@ -1,46 +1,8 @@
-"""Interrupts that land on a step boundary.
+"""Deprecated alias of :mod:`pyrodis.training.interrupts`, kept for one release."""
 
-Ctrl-C (SIGINT) or a polite kill (SIGTERM) during a training step would otherwise stop the
-step half-way: gradients computed, some parameters or optimiser moments updated, the random
-generators advanced. :func:`deferred_interrupts` records the signal instead and lets the step
-finish; the training loop then checks :attr:`Deferred.requested` between steps, saves a
-checkpoint of a consistent state and stops. A second signal while the first is pending
-interrupts at once (the user really wants out). Outside the main thread signals cannot be
-caught, and nothing is deferred.
-"""
-
-from __future__ import annotations
-
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pyrodis.inference._deprecated import warn_moved
+from pyrodis.training.interrupts import Deferred, deferred_interrupts
 
 __all__ = ["Deferred", "deferred_interrupts"]
 
-
-class Deferred:
-    """The signal received while deferring (``None`` while none was)."""
-
-    def __init__(self) -> None:
-        self.requested: int | None = None
-
-    def handler(self, signum, frame) -> None:
-        if self.requested is not None:  # second signal: stop now
-            raise KeyboardInterrupt
-        self.requested = signum
-
-
-@contextmanager
-def deferred_interrupts() -> Iterator[Deferred]:
-    """Within the block, SIGINT and SIGTERM set ``requested`` instead of raising."""
-    state = Deferred()
-    if threading.current_thread() is not threading.main_thread():
-        yield state
-        return
-    previous = {sig: signal.signal(sig, state.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield state
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+warn_moved(__name__, "pyrodis.training.interrupts")

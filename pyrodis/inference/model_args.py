@@ -1,28 +1,8 @@
-"""How pyrodis calls a user's model or guide on a batch: ``(x, indices)`` or ``(x,)``."""
+"""Deprecated alias of :mod:`pyrodis.training.model_args`, kept for one release."""
 
-from __future__ import annotations
-
-import inspect
-from collections.abc import Callable
-from typing import Any
-
-import torch
+from pyrodis.inference._deprecated import warn_moved
+from pyrodis.training.model_args import call_args_for, takes_indices
 
 __all__ = ["call_args_for", "takes_indices"]
 
-
-def takes_indices(fn: Callable) -> bool:
-    """Whether ``fn`` takes two or more positional parameters (whatever they are named) or
-    ``*args``: then pyrodis calls it with ``(x, indices)``."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # builtins, C callables
-        return False
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    positional = [p for p in params if p.kind in kinds]
-    return len(positional) >= 2 or any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params)
-
-
-def call_args_for(fn: Callable) -> Callable[[Any, torch.Tensor], tuple]:
-    """``(x, indices)`` for a callable that :func:`takes_indices`, else ``(x,)``."""
-    return (lambda x, idx: (x, idx)) if takes_indices(fn) else (lambda x, idx: (x,))
+warn_moved(__name__, "pyrodis.training.model_args")

@@ -23,12 +23,14 @@ autoencoders", NeurIPS 2018.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
 
 from pyrodis.inference.base import DisentanglingELBO, check_hyperparameter
 from pyrodis.inference.elbo_parts import ELBOParts
+from pyrodis.inference.latent_sites import LatentSiteError
 from pyrodis.inference.tc_estimators import ESTIMATORS, log_aggregate_posterior
 
 __all__ = ["TCELBO"]
@@ -50,7 +52,10 @@ class TCELBO(DisentanglingELBO):
     ``size=`` (use full batches: ``drop_last=True``).
 
     ``last_terms``: ``loss``, ``recon``, ``kl``, ``mi``, ``tc``, ``dwkl`` (per data point;
-    mi + tc + dwkl = kl).
+    mi + tc + dwkl = kl). Points masked by ``poutine.mask`` contribute no term and are no
+    reference point of the estimators, which see the B' unmasked points of a dataset of
+    N' = N·B'/B. With a prior that does not factorise, ``dwkl`` is not a KL: a warning says so
+    once (``docs/contract.rst``).
     """
 
     def __init__(
@@ -70,16 +75,43 @@ class TCELBO(DisentanglingELBO):
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}")
         self.estimator = estimator
+        self._warned = False
 
     def _latent_loss(self, parts: ELBOParts) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        log_qz, log_prod = log_aggregate_posterior(
-            parts.pairwise_log_density(), parts.num_data, self.estimator
-        )
-        mi = parts.log_q - log_qz
-        tc = log_qz - log_prod
-        dwkl = log_prod - parts.log_p
+        pairs, log_q, log_p = parts.pairwise_log_density(), parts.log_q, parts.log_p
+        kept = parts.kept()  # masked points: no term, no reference point (docs/contract.rst)
+        if kept is not None:
+            if len(kept) == 0:
+                zero = log_q.new_zeros(())
+                return zero, {"mi": zero, "tc": zero, "dwkl": zero}
+            if len(kept) == 1:
+                raise LatentSiteError(
+                    "only one point of the batch is unmasked (poutine.mask): the total-"
+                    "correlation estimators need at least 2; use larger batches"
+                )
+            pairs, log_q, log_p = pairs[kept][:, kept], log_q[kept], log_p[kept]
+        self._warn_if_not_factorised(parts)
+        log_qz, log_prod = log_aggregate_posterior(pairs, parts.kept_data_size(), self.estimator)
+        mi = parts.scatter(log_q - log_qz)
+        tc = parts.scatter(log_qz - log_prod)
+        dwkl = parts.scatter(log_prod - log_p)
         loss = parts.to_dataset(self.alpha * mi + self.beta * tc + self.gamma * dwkl)
         return loss, {"mi": mi.mean(), "tc": tc.mean(), "dwkl": dwkl.mean()}
+
+    def _warn_if_not_factorised(self, parts: ELBOParts) -> None:
+        if self._warned:  # checked once, on the first call
+            return
+        self._warned = True
+        if all(s.prior is None or s.prior_per_dim is not None for s in parts.sites):
+            return
+        warnings.warn(
+            "TCELBO: the prior does not factorise over the latent dimensions (e.g. a mixture "
+            "over the whole vector), so the reported 'dwkl' is E[Σ_j log q(z_j) − log p(z)], not "
+            "a sum of KLs (mi + tc + dwkl is still the KL); the diagnostics give the KL to this "
+            "prior by Monte Carlo: AggregatePosterior.kl_to(prior)",
+            UserWarning,
+            stacklevel=6,
+        )
 
     def beta_norm(self, num_pixels: int | None = None, latent_dim: int | None = None) -> float:
         """β·M/N for the TC weight β; sizes default to those of the last call."""

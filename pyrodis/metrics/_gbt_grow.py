@@ -81,45 +81,60 @@ def grow_trees(
         loc[:] = 0
         for depth in range(depth_max):
             width = 1 << depth
-            tot_n = np.zeros(width)
-            tot_g = np.zeros(width)
-            tot_sq = np.zeros(width)
-            for s in range(n):
-                m = loc[s]
-                if m >= 0:
-                    tot_n[m] += 1.0
-                    tot_g[m] += g[s]
-                    tot_sq[m] += g[s] * g[s]
-            split = np.zeros(width, dtype=np.bool_)
-            for m in range(width):  # sklearn's leaf rules: < 2 samples, or no variance left
-                if tot_n[m] >= 2.0:
-                    mean = tot_g[m] / tot_n[m]
-                    split[m] = tot_sq[m] / tot_n[m] - mean * mean > _EPSILON
-            for s in range(n):  # samples of nodes that stay leaves are done
-                m = loc[s]
-                if m >= 0 and not split[m]:
-                    heap[s] = width + m
-                    loc[s] = -1
+            tot_n, tot_g, split = _level_totals(g, loc, heap, width)
             if split.any():
                 _choose_splits(
                     order, values, bins, use_bins, g, loc, tot_n, tot_g, split,
                     keys[c, depth], width, feature[c], threshold[c], gain[c],
                 )  # fmt: skip
             last = depth == depth_max - 1
-            for s in range(n):
-                m = loc[s]
-                if m < 0:
-                    continue
-                node = width + m
-                if not split[m]:
-                    heap[s] = node
-                    loc[s] = -1
-                    continue
-                right = 1 if x[s, feature[c, node]] > threshold[c, node] else 0
-                if last:
-                    heap[s] = 2 * node + right
-                else:
-                    loc[s] = 2 * m + right
+            _route_samples(x, loc, heap, split, width, last, feature[c], threshold[c])
+
+
+@numba.njit(nogil=True, cache=True)
+def _level_totals(g, loc, heap, width):
+    """Per node of a level: its size, residual sum and whether it splits (sklearn's leaf rules:
+    a node with < 2 samples or no variance left is a leaf); samples of leaves are done."""
+    n = loc.shape[0]
+    tot_n = np.zeros(width)
+    tot_g = np.zeros(width)
+    tot_sq = np.zeros(width)
+    for s in range(n):
+        m = loc[s]
+        if m >= 0:
+            tot_n[m] += 1.0
+            tot_g[m] += g[s]
+            tot_sq[m] += g[s] * g[s]
+    split = np.zeros(width, dtype=np.bool_)
+    for m in range(width):
+        if tot_n[m] >= 2.0:
+            mean = tot_g[m] / tot_n[m]
+            split[m] = tot_sq[m] / tot_n[m] - mean * mean > _EPSILON
+    for s in range(n):
+        m = loc[s]
+        if m >= 0 and not split[m]:
+            heap[s] = width + m
+            loc[s] = -1
+    return tot_n, tot_g, split
+
+
+@numba.njit(nogil=True, cache=True)
+def _route_samples(x, loc, heap, split, width, last, feature, threshold):
+    """Send each sample of a split node to its child (its leaf at the last level)."""
+    for s in range(loc.shape[0]):
+        m = loc[s]
+        if m < 0:
+            continue
+        node = width + m
+        if not split[m]:
+            heap[s] = node
+            loc[s] = -1
+            continue
+        right = 1 if x[s, feature[node]] > threshold[node] else 0
+        if last:
+            heap[s] = 2 * node + right
+        else:
+            loc[s] = 2 * m + right
 
 
 # fmt: off

@@ -9,10 +9,10 @@ import torch
 
 from pyrodis.data import CorrelatedFactors, PairedFactors, get_dataset
 from pyrodis.devices import resolve_device
-from pyrodis.inference.schedules import Schedule, make_schedule
 from pyrodis.models import VAE, PairVAE
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.objectives import build_objective
+from pyrodis.training.schedules import Schedule, make_schedule
 
 __all__ = ["build_dataset", "build_device", "build_elbo", "build_model", "build_schedule"]
 

@@ -20,8 +20,6 @@ from typing import Any
 import pyro
 
 from pyrodis.atomic import FileWriteError
-from pyrodis.inference import Trainer
-from pyrodis.inference.param_state import ParameterMismatch
 from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_model, build_schedule
 from pyrodis.runs.config import Config, ConfigError, check_eval
@@ -33,6 +31,8 @@ from pyrodis.runs.divergence import (
 )
 from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
 from pyrodis.runs.trained_run import Run
+from pyrodis.training import Trainer
+from pyrodis.training.param_state import ParameterMismatch
 
 __all__ = ["check_resume", "default_out", "train_run"]
 
@@ -170,7 +170,7 @@ def train_run(
     run loads the newest good checkpoint and continues with exactly the batches, random numbers
     and optimiser state of an uninterrupted run; a run stopped before its first checkpoint starts
     again from step 0. Ctrl-C or SIGTERM finishes the step in flight, saves a checkpoint and
-    raises :class:`~pyrodis.inference.TrainingInterrupted`.
+    raises :class:`~pyrodis.training.TrainingInterrupted`.
 
     One process trains a run at a time (:meth:`RunDirectory.lock
     <pyrodis.runs.run_directory.RunDirectory.lock>`; another gets

@@ -10,11 +10,11 @@ from typing import Any
 import torch
 
 from pyrodis.data import as_source
-from pyrodis.inference.param_state import ParameterMismatch, restore_params
 from pyrodis.runs.build import build_dataset, build_device, build_model
 from pyrodis.runs.checkpoint import CheckpointError
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.training.param_state import ParameterMismatch, restore_params
 
 __all__ = ["Run", "load_run", "restore_model", "single_image_pair"]
 
@@ -46,7 +46,7 @@ class Run:
 
 def restore_model(vae: Any, dataset: Any, params: dict[str, torch.Tensor]) -> None:
     """Copy saved parameters into ``vae`` (the one restore path; see
-    :func:`pyrodis.inference.param_state.restore_params`)."""
+    :func:`pyrodis.training.param_state.restore_params`)."""
     source = as_source(dataset)
     idx = source.select(2)
     device = next(vae.parameters()).device

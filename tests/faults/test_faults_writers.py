@@ -8,8 +8,8 @@ import torch
 from faultkit import TINY, finish, log_rows, spawn, wait_for_step
 
 from pyrodis.cli import main
-from pyrodis.inference import Trainer
 from pyrodis.runs import load_run
+from pyrodis.training import Trainer
 
 
 def test_a_run_being_trained_refuses_a_second_writer_and_reads_consistently(tmp_path, capsys):

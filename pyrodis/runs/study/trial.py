@@ -88,8 +88,8 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
     or ``{"status": "failed", "error", "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
     a run is not retryable (it would fail again exactly).
     """
-    from pyrodis.inference import TrainingInterrupted
     from pyrodis.runs.config import ConfigError
+    from pyrodis.training import TrainingInterrupted
 
     limit_threads(threads)
     start = time.perf_counter()

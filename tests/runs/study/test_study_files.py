@@ -1,0 +1,24 @@
+"""The study files we ship are valid: every trial's config builds before anything runs."""
+
+from pathlib import Path
+
+import pytest
+
+from pyrodis.runs.study.file import expand_trials, read_study
+
+STUDIES = sorted((Path(__file__).resolve().parents[3] / "studies").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
+def test_shipped_study_files_expand_to_valid_trials(path):
+    trials = expand_trials(read_study(path))
+    assert trials and len({t.trial_id for t in trials}) == len(trials)
+
+
+def test_locatello_mini_crosses_five_objectives_with_three_seeds_each():
+    trials = expand_trials(read_study(STUDIES[[p.stem for p in STUDIES].index("locatello-mini")]))
+    presets = {t.config.preset for t in trials}
+    assert presets == {"beta-vae", "beta-tcvae", "factor-vae", "dip-vae-i", "ada-gvae"}
+    assert len(trials) == 27
+    weak = [t for t in trials if t.config.preset == "ada-gvae"]
+    assert {t.config.data.pairs_k for t in weak} == {1} and len(weak) == 3
