@@ -14,7 +14,8 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
 from pyrodis.cli_parser import build_parser  # noqa: E402
-from pyrodis.runs.config import ConfigError, parse_override  # noqa: E402
+from pyrodis.runs.config import ConfigError  # noqa: E402
+from pyrodis.runs.config_files import parse_override  # noqa: E402
 
 
 def _budget(args: argparse.Namespace) -> str:
@@ -163,9 +164,17 @@ def _cmd_study(args: argparse.Namespace) -> int:
     if args.study_command == "run":
         from pyrodis.runs.study.ray_runner import run_study
 
-        rows = run_study(
-            args.study_file, args.out, address=args.address, max_concurrent=args.max_concurrent
-        )
+        try:
+            rows = run_study(
+                args.study_file, args.out, address=args.address, max_concurrent=args.max_concurrent
+            )
+        except KeyboardInterrupt:
+            print(
+                f"study interrupted; finished trials and the running trials' checkpoints are kept "
+                f"in {args.out}: run the same `pyrodis study run` again to continue",
+                file=sys.stderr,
+            )
+            return 130
         failed = [r["trial"] for r in rows if r["status"] != "done"]
         print(f"wrote {args.out / 'results.csv'} ({len(rows) - len(failed)}/{len(rows)} done)")
         for name in failed:

@@ -15,6 +15,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pyrodis.atomic import atomic_path
+
 
 def new_figure(figsize: tuple[float, float], dpi: float = 100) -> Figure:
     """A figure with an Agg canvas."""
@@ -32,7 +34,8 @@ def save_figure(fig: Figure, path: str | Path, tight: bool = False) -> Path:
     if path.suffix.lower() != ".png":
         raise ValueError(f"figures are written as PNG; give a path ending in .png, got {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=fig.dpi, format="png", bbox_inches="tight" if tight else None)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=fig.dpi, format="png", bbox_inches="tight" if tight else None)
     return path
 
 

@@ -19,6 +19,7 @@ LAYERS = {
     "seeding": 0,
     "version": 0,
     "devices": 0,
+    "atomic": -1,  # pyrodis.atomic: every file write; imports nothing of pyrodis
     "figures": 0,
     "openmp": 0,
     "lazy_exports": 0,
@@ -53,6 +54,7 @@ DEPRECATED_ALIASES = {
 #: the sub-layer of each module directly in pyrodis/runs/ (runs.report and runs.study are packages)
 RUNS_ROOMS = {
     "config": "runs.config",
+    "config_files": "runs.config",
     "resolve": "runs.config",
     "presets": "runs.config",
     "objectives": "runs.config",

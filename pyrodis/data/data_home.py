@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyrodis.atomic import atomic_open
 from pyrodis.data.official_files import DatasetFileError
 
 DATA_ENV = "PYRODIS_DATA"
@@ -86,15 +87,8 @@ def source_digest(sources: Sequence[Path], recipe: str) -> str:
 def atomic_save_npy(path: Path, array: np.ndarray) -> Path:
     """Write ``array`` as ``.npy`` through a fsynced temporary file renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            np.lib.format.write_array(fh, np.ascontiguousarray(array), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb") as fh:
+        np.lib.format.write_array(fh, np.ascontiguousarray(array), allow_pickle=False)
     return path
 
 

@@ -15,7 +15,6 @@ file, any other (chunked, compressed) is read lazily with h5py, batch by batch.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from pyrodis.atomic import atomic_open
 from pyrodis.data.image_cache import cache_root
 from pyrodis.data.images import ImageDataset
 from pyrodis.data.official_files import DatasetFileError
@@ -101,15 +101,11 @@ def _npz_member(path: Path, key: str | None, cache_dir: Path | None) -> np.ndarr
         target = parent / "images.npy"
         if not target.is_file():
             parent.mkdir(parents=True, exist_ok=True)
-            tmp = parent / f".images.npy.tmp-{os.getpid()}"
             try:
-                with archive.open(name + ".npy") as src, open(tmp, "wb") as dst:
+                with archive.open(name + ".npy") as src, atomic_open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 22)
-                os.replace(tmp, target)
             except (zipfile.BadZipFile, OSError, EOFError) as err:
                 raise DatasetFileError(f"{path}: {name!r} cannot be read ({err})") from None
-            finally:
-                tmp.unlink(missing_ok=True)
     return _load_npy(target)
 
 

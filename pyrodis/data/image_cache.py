@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from pyrodis.atomic import write_bytes
 from pyrodis.data.image_files import decode_many, probe
 from pyrodis.data.official_files import DatasetFileError
 
@@ -54,12 +55,7 @@ def cache_key(entries: Sequence[tuple[str, int, int]], **settings: Any) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it, then rename it onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_bytes(path, data)
 
 
 def remove_stale_temporaries(directory: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyrodis.atomic import write_bytes
 from pyrodis.data.official_files import DatasetFileError
 
 __all__ = ["NORB_DTYPES", "read_norb", "write_norb"]
@@ -90,7 +91,4 @@ def write_norb(path: str | Path, array: np.ndarray) -> Path:
         raise ValueError(f"NORB files hold uint8, int32, float32 or float64, got {array.dtype}")
     dims = list(array.shape) + [1] * max(0, 3 - array.ndim)
     header = np.array([_MAGIC[dtype], array.ndim, *dims], dtype="<i4").tobytes()
-    with open(path, "wb") as fh:
-        fh.write(header)
-        fh.write(array.astype(dtype, copy=False).tobytes())
-    return Path(path)
+    return write_bytes(path, header + array.astype(dtype, copy=False).tobytes())

@@ -10,11 +10,11 @@ is the only file of the run the explorer ever writes.
 from __future__ import annotations
 
 import json
-import os
-import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from pyrodis.atomic import write_text
 
 __all__ = ["NAMES_FILE", "MAX_NAME_LENGTH", "check_latent_name", "read_latent_names"]
 __all__ += ["label_latents", "write_latent_names"]
@@ -66,18 +66,8 @@ def write_latent_names(run_dir: str | Path, names: Mapping[int, str]) -> Path:
         if check_latent_name(value):
             clean[str(int(key))] = check_latent_name(value)
     path = run_dir / NAMES_FILE
-    tmp = run_dir / f".{NAMES_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
     data = json.dumps({"format": 1, "names": clean}, indent=2, ensure_ascii=False) + "\n"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_text(path, data)
 
 
 def label_latents(default_names: Sequence[str], run_dir: str | Path | None) -> list[str]:

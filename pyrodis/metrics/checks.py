@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def check_codes(codes, name: str = "codes") -> np.ndarray:
-    """Return ``codes`` as a finite float64 array (n, d); a 1-D array is one latent (n, 1)."""
+    """Return ``codes`` as a finite float64 array (n, d) within float32's range (what a network
+    can output); a 1-D array is one latent (n, 1)."""
     if hasattr(codes, "detach"):  # a torch tensor
         codes = codes.detach().cpu().numpy()
     arr = np.asarray(codes, dtype=np.float64)
@@ -27,6 +30,14 @@ def check_codes(codes, name: str = "codes") -> np.ndarray:
         raise ValueError(
             f"{name} contain NaN or inf; check the representation function (e.g. a diverged "
             "encoder) before computing metrics."
+        )
+    largest = float(np.abs(arr).max())
+    if largest > _FLOAT32_MAX:  # no network makes them; squares and SVMs overflow or stall
+        raise ValueError(
+            f"{name} reach {largest:.3g}, beyond float32's range (3.4e+38): the metrics' "
+            "squares, covariances and classifiers overflow or do not converge at that scale; "
+            "rescale them (e.g. divide each code by its standard deviation) or check the "
+            "representation function."
         )
     return arr
 

@@ -12,9 +12,12 @@ repeats (mean ± t_{(1+level)/2, r-1} · std / sqrt(r)).
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +76,43 @@ _PROTOCOLS: dict[str, tuple[str, Callable]] = {
 
 METRICS: dict[str, str] = {name: spec[0] for name, spec in _PROTOCOLS.items()}
 DEFAULT_METRICS: tuple[str, ...] = tuple(n for n in METRICS if n != "mig_chen")
+
+
+def metric_keywords(name: str) -> list[str]:
+    """The protocol keywords ``options[name]`` may set: those of the metric's function."""
+    function = mig if name == "mig_chen" else _PROTOCOLS[name][1]
+    fixed = {"representation", "dataset", "seed"} | ({"protocol"} if name == "mig_chen" else set())
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = inspect.signature(function).parameters.values()
+    return [p.name for p in params if p.kind in kinds and p.name not in fixed]
+
+
+def check_options(metrics: Sequence[str] = (), options: Mapping[str, Any] | None = None) -> None:
+    """Refuse unknown metric names and protocol keywords before anything is computed (a typo
+    otherwise surfaces only when the metric runs); the error names the fix."""
+    unknown = [n for n in metrics if n not in METRICS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(METRICS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown metrics {unknown}{hint}; choose from {sorted(METRICS)}")
+    for name, values in (options or {}).items():
+        if name not in METRICS:
+            raise ValueError(
+                f"options given for unknown metric {name!r}; choose from {sorted(METRICS)}"
+            )
+        if not isinstance(values, Mapping):
+            raise ValueError(
+                f"the options of {name} must be a table of keywords (e.g. {{num_train = 1000}}), "
+                f"got {values!r}"
+            )
+        allowed = metric_keywords(name)
+        for key in values:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"unknown {name} option {key!r}{hint}; {name} takes {', '.join(allowed)}"
+                )
 
 
 @dataclass
@@ -169,13 +209,8 @@ def evaluate(
         level: confidence level of the intervals.
     """
     names = list(DEFAULT_METRICS if metrics is None else metrics)
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise ValueError(f"unknown metrics {unknown}; choose from {sorted(METRICS)}")
+    check_options(names, options)
     options = dict(options or {})
-    bad = [n for n in options if n not in METRICS]
-    if bad:
-        raise ValueError(f"options given for unknown metrics {bad}; choose from {sorted(METRICS)}")
     if "mig_chen" in names:
         if posterior is None:
             raise ValueError("metric 'mig_chen' needs posterior=callable(obs) -> (loc, scale)")

@@ -2,14 +2,14 @@
 
 A checkpoint directory holds ``step_XXXXXXXX.pt`` files and ``latest.json``, a manifest listing the
 good checkpoints (oldest first) with their step and SHA-256. Files are written to a temporary name,
-flushed to disk and renamed (``os.replace`` is atomic), and only then entered in the manifest, so a
+flushed to disk and renamed (:mod:`pyrodis.atomic`), and only then entered in the manifest, so a
 crash at any point leaves the previous manifest and its checkpoints intact.
 
 Loading walks the manifest from the newest entry back: a file that is missing, truncated or
 tampered with (hash mismatch, not loadable with ``torch.load(weights_only=True)``, or holding
 another step than the manifest says) is reported with a warning naming it and the next older one
-is used. A missing, emptied or corrupt manifest falls back to the ``step_*.pt`` files themselves
-(without hash verification), with a warning.
+is used. A missing, emptied or corrupt manifest, or one that lists no valid entry, falls back to
+the ``step_*.pt`` files themselves (without hash verification), with a warning.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from pyrodis.atomic import remove_temporaries, write_bytes
 
 MANIFEST = "latest.json"
 #: not model state: logged terms (may hold NaN) and the run record (a config may say sigma = inf)
@@ -36,33 +38,29 @@ class CheckpointError(RuntimeError):
     """No usable checkpoint could be read."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-
-
 def _files(directory: Path) -> list[dict[str, Any]]:
     files = sorted(p for p in directory.glob("step_*.pt") if _NAME.match(p.name))
     return [{"file": p.name, "step": int(_NAME.match(p.name)[1]), "sha256": None} for p in files]
+
+
+def _valid_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("file"), str)
+        and bool(_NAME.match(entry["file"]))
+        and type(entry.get("step")) is int
+        and isinstance(entry.get("sha256"), (str, type(None)))
+    )
 
 
 def _read_manifest(directory: Path) -> list[dict[str, Any]]:
     path = directory / MANIFEST
     try:
         entries = json.loads(path.read_text())["checkpoints"]
-        return [e for e in entries if _NAME.match(e["file"]) and isinstance(e["step"], int)]
+        valid = [e for e in entries if _valid_entry(e)]
+        if valid:
+            return valid
+        problem = "lists no valid checkpoint" if entries else "lists no checkpoint"
     except FileNotFoundError:
         problem = "is missing"
     except (ValueError, KeyError, TypeError) as err:  # emptied, truncated or edited
@@ -111,21 +109,46 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     data = buffer.getvalue()
     path = directory / f"step_{step:08d}.pt"
     entries = [e for e in _read_manifest(directory) if e["step"] != step]
-    _write_atomic(path, data)
+    write_bytes(path, data)
     entries.append({"file": path.name, "step": step, "sha256": hashlib.sha256(data).hexdigest()})
     entries.sort(key=lambda e: e["step"])
     kept, dropped = entries[-keep:], entries[:-keep]
-    _write_atomic(directory / MANIFEST, json.dumps({"checkpoints": kept}, indent=1).encode())
+    write_bytes(directory / MANIFEST, json.dumps({"checkpoints": kept}, indent=1).encode())
     for entry in dropped:
         (directory / entry["file"]).unlink(missing_ok=True)
     return path
 
 
+class CheckpointSaver:
+    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
+    written by this process (None before the first).
+
+    Each checkpoint holds the run's config record (so a damaged ``config.json`` can be
+    recovered), is checked finite before it is written, and is written at most once per step (an
+    interrupt right after a periodic checkpoint does not rewrite it)."""
+
+    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
+        self.directory, self.keep, self.record = directory, keep, record
+        self.last, self.written = last, False
+
+    def __call__(self, trainer: Any, *_: Any) -> None:
+        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
+            return
+        state = trainer.state_dict()
+        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
+        if bad:
+            raise FloatingPointError(
+                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
+            )
+        state["run"] = self.record
+        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
+        self.last, self.written = trainer.step, True
+
+
 def remove_stale_temporaries(directory: str | Path) -> None:
     """Delete half-written temporaries left by a process killed while saving (call it only while
     holding the run's lock: then no live process is writing them)."""
-    for tmp in Path(directory).glob(".*.tmp-*"):
-        tmp.unlink(missing_ok=True)
+    remove_temporaries(directory)
 
 
 def _load_verified(path: Path, sha256: str | None) -> dict[str, Any]:
@@ -147,10 +170,35 @@ def _check_step(path: Path, state: Any, step: int) -> None:
         )
 
 
-def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
+def foreign_run(saved: dict[str, Any] | None, record: dict[str, Any]) -> str | None:
+    """Why a checkpoint whose run record is ``saved`` does not belong to the run whose
+    ``config.json`` holds ``record`` (None when it does, or when it holds no record).
+
+    A run carries a random run id from its creation; runs made before run ids are compared by
+    config (all but ``train.steps``, which ``--resume --steps`` changes)."""
+    if not isinstance(saved, dict):
+        return None
+    theirs, mine = saved.get("run_id"), record.get("run_id")
+    if theirs and mine:
+        return (
+            None
+            if theirs == mine
+            else f"its run id {theirs} is not the run id {mine} in config.json"
+        )
+    a, b = dict(saved.get("config") or {}), dict(record.get("config") or {})
+    for config in (a, b):
+        config["train"] = {k: v for k, v in (config.get("train") or {}).items() if k != "steps"}
+    differ = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return f"its config differs from config.json in {', '.join(differ)}" if differ else None
+
+
+def load_latest_checkpoint(
+    directory: str | Path, check: Callable[[dict[str, Any]], str | None] | None = None
+) -> tuple[dict[str, Any], int]:
     """Return ``(state, step)`` of the newest good checkpoint in ``directory``.
 
-    Raises :class:`CheckpointError` when there is none.
+    ``check(state)`` may say why a checkpoint is not this run's (:func:`foreign_run`): such a
+    checkpoint is refused like a damaged one. Raises :class:`CheckpointError` when there is none.
     """
     directory = Path(directory)
     entries = _read_manifest(directory)
@@ -166,6 +214,12 @@ def load_latest_checkpoint(directory: str | Path) -> tuple[dict[str, Any], int]:
                 raise CheckpointError(f"{path} is listed in {MANIFEST} but missing")
             state = _load_verified(path, entry.get("sha256"))
             _check_step(path, state, int(entry["step"]))
+            foreign = check(state) if check is not None else None
+            if foreign:
+                raise CheckpointError(
+                    f"{path} belongs to another run ({foreign}): it was copied in from another "
+                    "run directory; move it back there"
+                )
         except CheckpointError as err:
             problems.append(str(err))
             warnings.warn(

@@ -20,19 +20,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
-import json
 import math
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class ConfigError(ValueError):
@@ -256,39 +248,12 @@ def merge(config: Config, data: dict[str, Any]) -> Config:
     return out
 
 
-def parse_override(text: str) -> dict[str, Any]:
-    """Parse ``table.key=value`` (value in TOML syntax, else a plain string) into a nested dict."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like table.key=value, e.g. optim.lr=3e-4")
-    key, raw = (s.strip() for s in text.split("=", 1))
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    parts = key.split(".")
-    if len(parts) > 2 or not all(parts):
-        raise ConfigError(f"override key {key!r} must be 'key' or 'table.key'")
-    return {parts[0]: value} if len(parts) == 1 else {parts[0]: {parts[1]: value}}
+def check_eval(config: Config) -> None:
+    """Refuse ``[eval]`` metrics and protocol options that ``evaluate`` would refuse (called
+    before a run or a study trains, so a typo is not found after training)."""
+    from pyrodis.metrics.evaluate import check_options
 
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (``.toml``) or JSON (``.json``) config file into a nested dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"config file {path} is not UTF-8 text ({err}); save it as UTF-8"
-        ) from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"cannot parse config file {path}: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file {path} must hold an object of tables at the top level (e.g. "
-            f'{{"optim": {{"lr": 0.001}}}}), got a {type(data).__name__}'
-        )
-    return data
+        check_options(config.eval.metrics, config.eval.options)
+    except ValueError as err:
+        raise ConfigError(f"eval.metrics/eval.options: {err}") from None

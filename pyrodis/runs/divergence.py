@@ -1,9 +1,11 @@
-"""A run that diverges stops with one clear error (``docs/runs.rst``).
+"""A run that diverges, or cannot write a file, stops with one clear error (``docs/runs.rst``).
 
 :func:`check_finite_parameters` runs after every step (the checkpoint saver of
 :class:`~pyrodis.runs.run_directory.RunDirectory` refuses non-finite state too); a divergence
 becomes one :class:`TrainingDiverged` error that says where, what went non-finite, which
-checkpoint is the last good one and what to try.
+checkpoint is the last good one and what to try. A file that cannot be written (a full disk)
+becomes one :class:`~pyrodis.atomic.FileWriteError` from :func:`write_failed` that names the file
+and what was kept.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["TrainingDiverged", "check_finite_parameters", "describe_divergence", "diverged"]
+from pyrodis.atomic import FileWriteError
+
+__all__ = [
+    "TrainingDiverged",
+    "check_finite_parameters",
+    "describe_divergence",
+    "diverged",
+    "write_failed",
+]
 
 _ADVICE = (
     "try a new run with a lower optim.lr (e.g. a tenth), gradient clipping "
@@ -42,12 +52,17 @@ def check_finite_parameters(trainer: Any, terms: dict[str, float]) -> None:
         )
 
 
-def describe_divergence(err: BaseException, step: int) -> str | None:
-    """What went non-finite, for the trainer's FloatingPointError or a torch.distributions
-    validation error about invalid (NaN/inf) parameters; None for any other error."""
+def describe_divergence(err: BaseException, step: int, lr: float | None = None) -> str | None:
+    """What went non-finite, for the trainer's FloatingPointError, a torch.distributions
+    validation error about invalid (NaN/inf) parameters, or torch's optimiser step overflowing
+    float32 (its multi-tensor Adam, a GPU's default, cannot convert lr / (1 - beta1) > 3.4e38);
+    None for any other error."""
     text = str(err)
     if isinstance(err, FloatingPointError):
         return text.split("; lower the learning rate")[0]
+    if isinstance(err, RuntimeError) and "without overflow" in text:
+        rate = f" (optim.lr={lr:g} is far too large)" if lr is not None else ""
+        return f"the optimiser's step overflowed float32 at step {step}{rate}"
     found = _PYRO_INVALID.search(text) if "invalid values" in text else None
     if isinstance(err, ValueError) and found:
         param, dist = found.groups()
@@ -65,3 +80,24 @@ def diverged(out: Path, what: str, step: int, last_good: int | None) -> Training
             "evaluate, report and --resume use it (resuming the same config diverges again)"
         )
     return TrainingDiverged(f"training diverged: {what}. {kept}; {_ADVICE}", step, last_good)
+
+
+def write_failed(
+    out: Path, err: FileWriteError, last_good: int | None, removed: bool
+) -> FileWriteError:
+    """The one error a run stops with when a file cannot be written (a full disk): the file,
+    what the system said, what is kept and how to go on."""
+    if removed:
+        kept = "No checkpoint had been written yet, so what the run wrote was removed"
+        then = f"train again with --out {out}"
+    elif last_good is None:
+        kept = "No checkpoint had been written yet"
+        then = f"continue from step 0 with `pyrodis train --resume {out}`"
+    else:
+        kept = (
+            f"The last good checkpoint, step {last_good} in {out / 'checkpoints'}, is kept: "
+            "evaluate, report and --resume use it"
+        )
+        then = f"continue with `pyrodis train --resume {out}`"
+    reason = f"{err.reason}. {kept}; free some space (or choose another --out) and {then}"
+    return FileWriteError(err.path, OSError(err.errno, reason))

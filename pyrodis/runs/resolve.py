@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pyrodis.runs.config import Config, ConfigError, merge, parse_override, read_config_file
+from pyrodis.runs.config import (
+    Config,
+    ConfigError,
+    check_eval,
+    merge,
+)
+from pyrodis.runs.config_files import parse_override, read_config_file
 from pyrodis.runs.presets import preset_dict
 
 __all__ = ["resolve_config"]
@@ -52,4 +58,5 @@ def resolve_config(
     config = merge(config, direct)
     for text in overrides:
         config = merge(config, parse_override(text))
+    check_eval(config)
     return config

@@ -34,12 +34,14 @@ from typing import Any
 import pyro
 import torch
 
+from pyrodis.atomic import remove_temporaries, write_text
 from pyrodis.runs.checkpoint import (
+    MANIFEST,
     CheckpointError,
+    CheckpointSaver,
+    foreign_run,
     load_latest_checkpoint,
-    non_finite_entries,
     remove_stale_temporaries,
-    save_checkpoint,
 )
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.run_log import LogAppender, read_log
@@ -61,35 +63,7 @@ class RunLocked(ConfigError):
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(path)
-
-
-class CheckpointSaver:
-    """The run's checkpoint callback (also its ``on_interrupt``); ``last`` is the newest step
-    written by this process (None before the first).
-
-    Each checkpoint holds the run's config record (so a damaged ``config.json`` can be
-    recovered), is checked finite before it is written, and is written at most once per step (an
-    interrupt right after a periodic checkpoint does not rewrite it)."""
-
-    def __init__(self, directory: Path, keep: int, record: dict[str, Any], last: int | None):
-        self.directory, self.keep, self.record = directory, keep, record
-        self.last, self.written = last, False
-
-    def __call__(self, trainer: Any, *_: Any) -> None:
-        if trainer.step == self.last:  # already saved: never rewrite a good checkpoint
-            return
-        state = trainer.state_dict()
-        bad = non_finite_entries({k: state[k] for k in ("params", "optim", "elbo")})
-        if bad:
-            raise FloatingPointError(
-                f"non-finite values at step {trainer.step} (in {', '.join(bad[:5])})"
-            )
-        state["run"] = self.record
-        save_checkpoint(self.directory, trainer.step, state, keep=self.keep)
-        self.last, self.written = trainer.step, True
+    write_text(path, json.dumps(record, indent=2))
 
 
 class RunDirectory:
@@ -197,10 +171,15 @@ class RunDirectory:
         return not existed
 
     def remove_half_made(self, created: bool) -> None:
-        """Remove what a fresh run wrote before failing ahead of its first checkpoint."""
-        for path in (self.config_file, self.log_file, self.lock_file):
+        """Remove what a fresh run wrote before failing ahead of its first checkpoint (under the
+        lock: a checkpoint file or manifest written before a later write failed, temporaries)."""
+        ours = [self.config_file, self.log_file, self.lock_file, self.checkpoints / MANIFEST]
+        if self.checkpoints.is_dir():
+            ours += self.checkpoints.glob("step_*.pt")
+            remove_temporaries(self.checkpoints)
+        remove_temporaries(self.path)
+        for path in ours:
             path.unlink(missing_ok=True)
-            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
         for directory in (self.checkpoints, self.path) if created else (self.checkpoints,):
             try:
                 directory.rmdir()
@@ -209,15 +188,19 @@ class RunDirectory:
 
     # --- config.json --------------------------------------------------------------------------
     @staticmethod
-    def record(config: Config, history: list[dict[str, Any]]) -> dict[str, Any]:
-        """What ``config.json`` holds (and every checkpoint, under ``"run"``)."""
+    def record(
+        config: Config, history: list[dict[str, Any]], run_id: str | None = None
+    ) -> dict[str, Any]:
+        """What ``config.json`` holds (and every checkpoint, under ``"run"``): ``run_id`` tells
+        this run's checkpoints from another run's."""
         versions = {
             "pyrodis": __version__,
             "pyro": str(pyro.__version__),
             "torch": str(torch.__version__),
             "python": platform.python_version(),
         }
-        return {"config": config.to_dict(), "versions": versions, "history": history}
+        record = {"config": config.to_dict(), "versions": versions, "history": history}
+        return record if run_id is None else {"run_id": run_id, **record}
 
     def write_config(self, record: dict[str, Any]) -> None:
         _write_json(self.config_file, record)
@@ -243,10 +226,10 @@ class RunDirectory:
 
         A missing or damaged ``config.json`` is recovered from the record every checkpoint holds,
         with a warning naming the file; without one the error says what is wrong."""
-        state, step = self.latest_checkpoint()
         try:
             config, record = self.read_config()
         except (FileNotFoundError, ConfigError) as err:
+            state, step = self.latest_checkpoint()
             saved = (state or {}).get("run")
             if not saved:
                 raise
@@ -256,14 +239,16 @@ class RunDirectory:
                 stacklevel=2,
             )
             return Config.from_dict(saved["config"]), dict(saved), state, step
+        state, step = self.latest_checkpoint(lambda s: foreign_run(s.get("run"), record))
         return config, record, state, step
 
     # --- checkpoints --------------------------------------------------------------------------
-    def latest_checkpoint(self) -> tuple[dict[str, Any] | None, int]:
-        """The newest good checkpoint, or ``(None, 0)`` when it has none yet (a run stopped
-        before its first checkpoint); raises when checkpoints exist but none is usable."""
+    def latest_checkpoint(self, check: Any = None) -> tuple[dict[str, Any] | None, int]:
+        """The newest good checkpoint (passing ``check``, see :func:`load_latest_checkpoint`), or
+        ``(None, 0)`` when it has none yet (a run stopped before its first checkpoint); raises
+        when checkpoints exist but none is usable."""
         try:
-            return load_latest_checkpoint(self.checkpoints)
+            return load_latest_checkpoint(self.checkpoints, check)
         except CheckpointError:
             if any(self.checkpoints.glob("step_*.pt")):
                 raise

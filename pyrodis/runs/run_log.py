@@ -13,18 +13,21 @@ import math
 import warnings
 from pathlib import Path
 
+from pyrodis.atomic import FileWriteError, atomic_open
+
 __all__ = ["LogAppender", "read_log", "write_log"]
 
 
 def read_log(path: Path) -> list[dict[str, float]]:
     """Rows of ``log.csv`` as dicts of floats (empty when there is no log yet).
 
-    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped with a
-    warning naming the file and line: the checkpoints hold the full history, and a resumed run
-    rewrites the log from them."""
+    A damaged row (not numbers, wrong number of fields, unreadable bytes) is skipped; one warning
+    names the file, the first damaged line and how many were skipped: the checkpoints hold the
+    full history, and a resumed run rewrites the log from them."""
     if not path.exists():
         return []
     rows: list[dict[str, float]] = []
+    damaged: list[tuple[int, Exception]] = []
     with open(path, newline="", errors="replace") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
@@ -34,13 +37,18 @@ def read_log(path: Path) -> list[dict[str, float]]:
                 parsed = {k: float(v) if v != "" else math.nan for k, v in row.items()}
                 parsed["step"] = int(row["step"])
             except (KeyError, ValueError, TypeError) as err:
-                warnings.warn(
-                    f"{path}: skipping damaged line {reader.line_num} ({err}); the run's "
-                    "checkpoints hold the full history",
-                    stacklevel=2,
-                )
+                damaged.append((reader.line_num, err))
                 continue
             rows.append(parsed)
+    if damaged:  # one warning, however many lines: a garbage file must not flood stderr
+        (line, err), count = damaged[0], len(damaged)
+        what = f"damaged line {line} ({err})"
+        if count > 1:
+            what = f"{count} damaged lines (the first, line {line}: {err})"
+        warnings.warn(
+            f"{path}: skipping {what}; the run's checkpoints hold the full history",
+            stacklevel=2,
+        )
     return rows
 
 
@@ -49,12 +57,10 @@ def write_log(path: Path, rows: list[dict[str, float]]) -> None:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 class LogAppender:
@@ -70,7 +76,10 @@ class LogAppender:
         with open(self.path, newline="") as fh:
             header = next(csv.reader(fh), [])
         if set(row) <= set(header):
-            with open(self.path, "a", newline="") as fh:
-                csv.DictWriter(fh, fieldnames=header).writerow(row)
+            try:
+                with open(self.path, "a", newline="") as fh:
+                    csv.DictWriter(fh, fieldnames=header).writerow(row)
+            except OSError as err:  # a full disk: name the file
+                raise FileWriteError(self.path, err) from err
         else:
             write_log(self.path, self.rows)

@@ -11,6 +11,7 @@ directory's files, lock and checkpoints belong to
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,16 @@ from typing import Any
 
 import pyro
 
+from pyrodis.atomic import FileWriteError
 from pyrodis.inference.site_distributions import LatentSiteError
 from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_model, build_schedule
-from pyrodis.runs.config import Config, ConfigError
-from pyrodis.runs.divergence import check_finite_parameters, describe_divergence, diverged
+from pyrodis.runs.config import Config, ConfigError, check_eval
+from pyrodis.runs.divergence import (
+    check_finite_parameters,
+    describe_divergence,
+    diverged,
+    write_failed,
+)
 from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
 from pyrodis.runs.tracked_images import CheckpointImages
 from pyrodis.runs.tracking import (
@@ -62,15 +69,16 @@ class _Plan:
     history: list[dict[str, Any]]  # the train/resume actions recorded in config.json
     state: dict[str, Any] | None  # the checkpoint to continue from
     step: int
+    run_id: str | None  # tells its checkpoints from another run's (None: a run made before ids)
 
 
 def _plan(run_dir: RunDirectory, config: Config | None, resume: bool, steps: int | None) -> _Plan:
     """What to train and from where (called under the run's lock)."""
     history: list[dict[str, Any]] = []
-    state, step = None, 0
+    state, step, run_id = None, 0, uuid.uuid4().hex
     if resume:
         config, record, state, step = run_dir.read()
-        history = list(record.get("history", []))
+        history, run_id = list(record.get("history", [])), record.get("run_id")
         if steps is not None and steps < step:
             raise ConfigError(
                 f"{run_dir.path} is already at step {step}; pass --steps of at least that"
@@ -88,7 +96,7 @@ def _plan(run_dir: RunDirectory, config: Config | None, resume: bool, steps: int
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
     )
-    return _Plan(config, history, state, step)
+    return _Plan(config, history, state, step, run_id)
 
 
 def _build(config: Config, device: str | None, progress: bool) -> tuple[Trainer, Any]:
@@ -154,8 +162,8 @@ def _run(trainer: Trainer, run_dir: RunDirectory, config: Config, saver: Checkpo
         trainer.run(config.train.steps, on_log=log.append, on_interrupt=saver)
     except LatentSiteError as err:
         raise ConfigError(f"objective: {err}") from None
-    except (FloatingPointError, ValueError) as err:
-        what = describe_divergence(err, trainer.step)
+    except (FloatingPointError, ValueError, RuntimeError) as err:
+        what = describe_divergence(err, trainer.step + 1, config.optim.lr)
         if what is None:
             raise
         raise diverged(run_dir.path, what, trainer.step, saver.last) from None
@@ -181,6 +189,19 @@ def _train(
     finally:
         close_trackers(opened, failed=not finished)
     return log.rows
+
+
+def _check_before_writing(run_dir: RunDirectory, config: Config | None, resume: bool) -> None:
+    """Everything a run would be refused for, checked before anything is written."""
+    run_dir.refuse_if_locked()  # a run being trained is refused first, naming the process
+    check_resume(resume, ["a config"] if config is not None else [])
+    if resume:
+        run_dir.check_resumable()
+    elif config is None:
+        raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
+    else:
+        check_eval(config)  # what evaluate would refuse
+        run_dir.check_fresh()
 
 
 def train_run(
@@ -218,28 +239,24 @@ def train_run(
     ``tracking`` the MLflow experiment, tags and parameters of the run (a study's).
     """
     run_dir = RunDirectory(out)
-    run_dir.refuse_if_locked()  # a run being trained is refused first, naming the process
-    check_resume(resume, ["a config"] if config is not None else [])
-    if resume:
-        run_dir.check_resumable()
-    elif config is None:
-        raise ConfigError("give a config (e.g. pyrodis.runs.presets.preset_config('beta-vae'))")
-    else:
-        run_dir.check_fresh()
+    _check_before_writing(run_dir, config, resume)
     created = run_dir.create()
     with run_dir.lock():
         saver = None
         try:
             plan = _plan(run_dir, config, resume, steps)
-            record = run_dir.record(plan.config, plan.history)
+            record = run_dir.record(plan.config, plan.history, plan.run_id)
             last = plan.step if plan.state is not None else None
             saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
             trainer, vae = _build(plan.config, device, progress)
             rows = _train(trainer, run_dir, plan, saver, (vae, trackers, tracking))
             eval_data = build_dataset(plan.config, training=False)
-        except BaseException:
-            if not resume and (saver is None or not saver.written):
+        except BaseException as err:
+            removed = not resume and (saver is None or not saver.written)
+            if removed:
                 remove_tracking(run_dir)
                 run_dir.remove_half_made(created)
+            if isinstance(err, FileWriteError):  # a full disk: say what is kept
+                raise write_failed(run_dir.path, err, saver and saver.last, removed) from None
             raise
     return Run(run_dir.path, plan.config, vae.eval(), eval_data, rows, None, trainer.step)

@@ -120,3 +120,22 @@ def test_a_malformed_npy_header_is_not_called_a_pickled_array(tmp_path):
             zout.writestr(name, data)
     with pytest.raises(DatasetFileError, match="the .npy header of 'latents_classes' is malformed"):
         DSprites(bad)
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("eval.options={dci={num_trian=100}}", "unknown dci option 'num_trian' (did you mean"),
+        ("eval.options={migg={num_train=100}}", "options given for unknown metric 'migg'"),
+        ("eval.metrics=['mig','sapp']", "unknown metrics ['sapp'] (did you mean 'sap'?)"),
+    ],
+)
+def test_eval_settings_that_evaluate_would_refuse_are_refused_by_train(
+    tmp_path, capsys, flag, message, dry_run
+):
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--set", flag, *dry_run, "--steps", "2", "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "eval." in err and "Traceback" not in err
+    assert not run.exists()

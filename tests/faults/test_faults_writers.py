@@ -87,6 +87,26 @@ def test_divergence_from_the_start_says_so_and_keeps_nothing(tmp_path, capsys):
     assert not run.exists()
 
 
+def test_an_adam_step_that_overflows_float32_is_a_divergence(tmp_path, capsys, monkeypatch):
+    """lr / (1 - beta1) = 1e39 does not fit float32: Adam's multi-tensor path (torch's default
+    on a GPU) raises "value cannot be converted to type float without overflow" (the cpu budget's
+    warm-up makes step 1's rate small enough; the paper budget's constant rate does not)."""
+    original = torch.optim.Adam.__init__
+
+    def as_on_a_gpu(self, params, *args, **kwargs):
+        original(self, params, *args, **{"foreach": True, **kwargs})
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", as_on_a_gpu)
+    run = tmp_path / "run"
+    flags = ["--set", "optim.lr=1e38", "--budget", "paper", "--steps", "5"]
+    assert main(["train", *TINY, *flags, "--out", str(run)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "Traceback" not in err
+    assert "training diverged: the optimiser's step overflowed float32 at step 1" in err
+    assert "optim.lr=1e+38" in err and "lower optim.lr" in err
+    assert not run.exists()
+
+
 @pytest.mark.parametrize("how", ["parameters", "loss"])
 def test_divergence_keeps_the_last_good_checkpoint_for_resume(tmp_path, capsys, monkeypatch, how):
     original = Trainer.train_step

@@ -140,6 +140,21 @@ def test_bad_inputs_raise_clear_errors():
         evaluate(perfect((2, 2)), FactorGrid((2, 2)), metrics=["mig", "beta"])
 
 
+@pytest.mark.parametrize("scale", [1e100, -1e39])
+def test_codes_beyond_float32_are_refused_not_scored(scale):
+    """Codes of magnitude 1e100 used to hang SAP's SVM for minutes and give NaN Wasserstein
+    scores: no network makes them, so they are refused with the fix."""
+    y = np.repeat(np.arange(4), 50)[:, None]
+    z = scale * (y + 0.1 * np.random.default_rng(0).normal(size=y.shape))
+    message = r"codes reach .*e\+\d+, beyond float32's range \(3.4e\+38\).*rescale"
+    for metric in (unsupervised_from_codes, wasserstein_dependency):
+        with pytest.raises(ValueError, match=message):
+            metric(z)
+    with pytest.raises(ValueError, match=message):
+        sap_from_codes(z, y, z, y)
+    assert np.isfinite(wasserstein_dependency(z / scale))  # the same codes rescaled are fine
+
+
 def test_results_reproducible_under_a_seed_and_differ_across_seeds():
     sizes = (3, 4)
     data = FactorGrid(sizes)

@@ -107,12 +107,15 @@ def test_a_crash_mid_write_keeps_the_previous_manifest(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk vanished")
 
-    monkeypatch.setattr("pyrodis.runs.checkpoint.os.replace", crash)
-    with pytest.raises(OSError, match="disk vanished"):
+    monkeypatch.setattr("pyrodis.atomic.os.replace", crash)
+    with pytest.raises(OSError, match="cannot write .*step_00000002.pt: disk vanished"):
         save_checkpoint(tmp_path, 2, {"w": torch.zeros(2)})
     monkeypatch.undo()
     assert (tmp_path / "latest.json").read_text() == before
     assert load_latest_checkpoint(tmp_path)[1] == 1
+    # the failed write removed its temporary itself
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "step_00000001.pt"]
+    (tmp_path / ".step_00000002.pt.tmp-999").write_bytes(b"half")  # a writer killed mid-write
     remove_stale_temporaries(tmp_path)  # what the next writer does under the run's lock
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "step_00000001.pt"]
 
@@ -147,3 +150,19 @@ def test_a_config_with_an_infinite_sigma_is_not_taken_for_divergence(tmp_path):
     )
     run = train_run(tmp_path / "run", config, steps=2, progress=False)
     assert run.step == 2 and (tmp_path / "run" / "checkpoints" / "step_00000002.pt").exists()
+
+
+def test_a_run_record_tells_a_foreign_checkpoint():
+    from pyrodis.runs.checkpoint import foreign_run
+
+    mine = {"run_id": "a1", "config": {"seed": 5, "train": {"steps": 10}}}
+    assert foreign_run({**mine, "history": [1]}, mine) is None
+    assert foreign_run({**mine, "run_id": "b2"}, mine) == (
+        "its run id b2 is not the run id a1 in config.json"
+    )
+    old = {"config": {"seed": 5, "train": {"steps": 30}}}  # made before run ids: by config
+    assert foreign_run(old, mine) is None  # --resume --steps changes only train.steps
+    assert foreign_run({"config": {"seed": 6, "train": {}}}, mine) == (
+        "its config differs from config.json in seed"
+    )
+    assert foreign_run(None, mine) is None  # a checkpoint without a run record

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from pyrodis.runs.config import Config, ConfigError, merge, parse_override, read_config_file
+from pyrodis.runs.config import Config, ConfigError, merge
+from pyrodis.runs.config_files import parse_override, read_config_file
 from pyrodis.runs.presets import describe_presets, preset_config, preset_dict
 
 

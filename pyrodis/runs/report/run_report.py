@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pyrodis.atomic import write_text
 from pyrodis.data import as_source
 from pyrodis.diagnostics import (
     AggregatePosterior,
@@ -233,8 +234,8 @@ def write_report(
         numbers["weak_supervision"] = changed_latent_table(vae, run.dataset, seed=seed)
         sections.insert(-1, pair_section(numbers["weak_supervision"]))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(numbers, indent=2, default=str))
+    write_text(out / "report.json", json.dumps(numbers, indent=2, default=str))
     title = f"pyrodis report — {Path(run.path).name} ({run.elbo_name})"
     html_path = out / "report.html"
-    html_path.write_text(html.page(title, sections), encoding="utf-8")
+    write_text(html_path, html.page(title, sections))
     return html_path

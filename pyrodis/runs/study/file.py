@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyrodis.metrics import METRICS
 from pyrodis.runs.build import build_dataset, build_elbo, build_model, build_schedule
-from pyrodis.runs.config import Config, ConfigError, merge, read_config_file
+from pyrodis.runs.config import Config, ConfigError, check_eval, merge
+from pyrodis.runs.config_files import read_config_file
 from pyrodis.runs.presets import BUDGETS, preset_dict
 
 __all__ = ["StudyError", "StudySpec", "Trial", "expand_trials", "read_study"]
@@ -249,11 +249,7 @@ def _config(spec: StudySpec, entry: GridEntry, params: dict[str, Any], seed: int
 
 
 def _check_eval(config: Config) -> None:
-    unknown = [m for m in [*config.eval.metrics, *config.eval.options] if m not in METRICS]
-    if unknown:
-        raise ConfigError(
-            f"eval.metrics/eval.options: unknown metrics {unknown}; choose from {sorted(METRICS)}"
-        )
+    check_eval(config)
 
 
 def _check_build(trial: Trial, i: int, built: set[str]) -> None:

@@ -33,9 +33,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import write_text
 from pyrodis.openmp import set_passive_wait
 from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.study.file import StudyError, StudySpec, Trial, expand_trials, read_study
+from pyrodis.runs.study.progress import StudyProgress
 from pyrodis.runs.study.results_table import write_results
 from pyrodis.runs.study.tracking import open_study_run, tracked_config, trial_tracking
 from pyrodis.runs.study.trial import RUNS_DIR, one_line, read_record, run_trial, write_record
@@ -106,41 +108,6 @@ def _may_run(record: dict[str, Any], retries: int) -> bool:
     return bool(record.get("retryable", True)) and record.get("failures", 0) <= retries
 
 
-class _Progress:
-    """One line: done/running/failed of the total and the ETA from this invocation's trials."""
-
-    def __init__(self, name: str, total: int, done: int, failed: int, show: bool):
-        self.name, self.total, self.show = name, total, show
-        self.done, self.failed, self.running = done, failed, 0
-        self.start, self.finished_here = time.monotonic(), 0
-        self._last, self._printed = (-1, -1, -1), 0.0
-
-    def line(self) -> str:
-        left = self.total - self.done - self.failed
-        eta = "?"
-        if self.finished_here and left:
-            rate = (time.monotonic() - self.start) / self.finished_here
-            eta = time.strftime("%H:%M:%S", time.gmtime(rate * left))
-        elif not left:
-            eta = "00:00:00"
-        return (
-            f"study {self.name}: {self.done}/{self.total} done, {self.running} running, "
-            f"{self.failed} failed, ETA {eta}"
-        )
-
-    def update(self, final: bool = False) -> None:
-        """Redraw the line on a terminal; elsewhere print it when a count changes (or each minute)."""
-        if not self.show:
-            return
-        if sys.stderr.isatty():
-            print("\r" + self.line(), end="\n" if final else "", file=sys.stderr)
-            return
-        counts = (self.done, self.failed, self.running)
-        if final or counts != self._last or time.monotonic() - self._printed > 60:
-            print(self.line(), file=sys.stderr)
-            self._last, self._printed = counts, time.monotonic()
-
-
 def _task(ray: Any, threads: int) -> Any:
     """The trial as a Ray task: ``threads`` CPUs, no Ray-level retries (the study retries)."""
     env = {
@@ -180,6 +147,8 @@ def _finish(out: Path, trial: Trial, result: dict[str, Any], retries: int) -> tu
     """Record a finished attempt; return ("done" | "retry" | "failed", the record)."""
     old = read_record(out, trial.trial_id)
     seconds = old.get("seconds", 0.0) + result.get("seconds", 0.0)
+    if result["status"] == "interrupted":  # stopped from outside with a checkpoint: not a failure
+        return "retry", write_record(out, trial.trial_id, status="interrupted", seconds=seconds)
     if result["status"] == "done":
         rec = write_record(
             out, trial.trial_id, status="done", steps=result["steps"], seconds=seconds, error=None
@@ -199,7 +168,7 @@ def _finish(out: Path, trial: Trial, result: dict[str, Any], retries: int) -> tu
     return ("retry" if result["retryable"] and failures <= retries else "failed"), rec
 
 
-def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, limits: tuple, tracked):
+def _execute(ray, out: Path, todo: list[Trial], progress: StudyProgress, limits: tuple, tracked):
     concurrent, threads, retries = limits
     queue, pending, task = deque(todo), {}, _task(ray, threads)
     try:
@@ -219,17 +188,44 @@ def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, limits: tup
                 progress.finished_here += 1
                 progress.done += verdict == "done"
                 progress.failed += verdict == "failed"
+    except KeyboardInterrupt:
+        _stop(ray, out, pending)
+        raise
     except BaseException:
-        for ref in pending:  # Ctrl-C: the trials save a checkpoint; the next run resumes them
+        for ref in pending:
             ray.cancel(ref)
         raise
     progress.running = 0
     progress.update(final=True)
 
 
+def _stop(ray: Any, out: Path, pending: dict[Any, Trial], grace: float = 300.0) -> None:
+    """Ctrl-C: cancel the trials, which Ray interrupts like a Ctrl-C (each finishes its step,
+    saves a checkpoint and returns), and wait for them before Ray shuts down, so the next
+    ``study run`` resumes them. A second Ctrl-C stops waiting."""
+    if not pending:
+        return
+    print("\nstopping: each running trial saves a checkpoint", file=sys.stderr)
+    for ref in pending:
+        ray.cancel(ref)
+    try:
+        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=grace)
+    except KeyboardInterrupt:
+        return
+    for ref in ready:
+        try:
+            result = ray.get(ref)
+        except ray.exceptions.RayError:  # cancelled before it started (or while evaluating)
+            result = {"status": "interrupted"}
+        if result["status"] == "interrupted":
+            write_record(out, pending[ref].trial_id, status="interrupted")
+        else:
+            _finish(out, pending[ref], result, retries=0)
+
+
 def _write_spec(out: Path, spec: StudySpec) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / SPEC_FILE).write_text(json.dumps(spec.to_dict(), indent=2))
+    write_text(out / SPEC_FILE, json.dumps(spec.to_dict(), indent=2))
 
 
 def run_study(
@@ -265,7 +261,7 @@ def run_study(
         t for t in trials if t.trial_id not in finished and _may_run(records[t.trial_id], retries)
     ]
     failed = len(trials) - len(finished) - len(todo)
-    status = _Progress(spec.name, len(trials), len(finished), failed, progress)
+    status = StudyProgress(spec.name, len(trials), len(finished), failed, progress)
     if todo:
         tracked = (spec, open_study_run(out, spec))  # MLflow: the study's run, made once
         with _ray_session(address) as ray:

@@ -18,11 +18,11 @@ report saved, and that file is not overwritten unless ``--out`` names the study 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import write_text
 from pyrodis.runs.report import html
 from pyrodis.runs.study import report_sections as sec
 from pyrodis.runs.study import report_uncertainty as unc_html
@@ -40,13 +40,6 @@ SECTIONS = (
 TITLES = ("Trials", "Metric distributions", "Rank correlation", "Variance explained",
           "Comparisons between settings", "UDR model selection", "Correlated factors")  # fmt: skip
 HTML_FILE, FIG_DIR = "study.html", "figures"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _part_sections(part: dict[str, Any], fig_dir: Path, label: str) -> dict[str, str]:
@@ -138,9 +131,9 @@ def write_study_report(
     target = _output_dir(study_dir, out, encoder)
     data = analyse(rows, encoder, num_boot=num_boot)
     sections = _sections(data, rows, target / FIG_DIR)
-    write_atomic(target / JSON_FILE, json.dumps(data, indent=2, default=float))
+    write_text(target / JSON_FILE, json.dumps(data, indent=2, default=float))
     path = target / HTML_FILE
-    write_atomic(path, html.page(f"Study {data['study']}", sections))
+    write_text(path, html.page(f"Study {data['study']}", sections))
     figures = sorted((target / FIG_DIR).glob("*.png"))
     log_study_report(study_dir, [path, target / JSON_FILE, study_dir / "results.csv", *figures])
     return path

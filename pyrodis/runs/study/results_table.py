@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import atomic_open, atomic_path
 from pyrodis.metrics import METRICS
 from pyrodis.runs.report.html import metric_rows
 from pyrodis.runs.run_directory import RunDirectory
@@ -107,16 +108,15 @@ def write_results(out: str | Path, spec: StudySpec, trials: list[Trial]) -> list
     """Write ``results.csv`` (and Parquet when possible) for ``trials``; return the rows."""
     out = Path(out)
     rows = [trial_row(out, spec, t) for t in trials]
-    tmp = out / (RESULTS_CSV + ".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(out / RESULTS_CSV, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=_columns(rows))
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(out / RESULTS_CSV)
     try:
         import pandas as pd
 
-        pd.DataFrame(rows, columns=_columns(rows)).to_parquet(out / RESULTS_PARQUET)
+        with atomic_path(out / RESULTS_PARQUET) as tmp:
+            pd.DataFrame(rows, columns=_columns(rows)).to_parquet(tmp)
     except ImportError:  # pandas or pyarrow missing: the CSV is the table
         pass
     return rows

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from pyrodis.atomic import write_text
 from pyrodis.openmp import set_passive_wait
 
 __all__ = ["read_record", "run_trial", "write_record"]
@@ -41,9 +42,7 @@ def write_record(out: str | Path, trial_id: str, **changes: Any) -> dict[str, An
     path = record_path(out, trial_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**read_record(out, trial_id), **changes}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    tmp.replace(path)
+    write_text(path, json.dumps(record, indent=2, default=str))
     return record
 
 
@@ -91,11 +90,13 @@ def run_trial(
     """Train and evaluate one trial in this process; never raises for the trial's own errors.
     ``tracking``: the fields of the trial's :class:`~pyrodis.runs.tracking.TrackingOptions`.
 
-    Returns ``{"status": "done", "steps", "seconds"}`` or ``{"status": "failed", "error",
-    "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
+    Returns ``{"status": "done", "steps", "seconds"}``, ``{"status": "interrupted", "steps",
+    "seconds"}`` (cancelled by the study's Ctrl-C: the trial saved a checkpoint of its last step)
+    or ``{"status": "failed", "error", "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
     a run is not retryable (it would fail again exactly).
     """
     from pyrodis.runs.config import ConfigError
+    from pyrodis.training import TrainingInterrupted
 
     limit_threads(threads)
     start = time.perf_counter()
@@ -105,6 +106,8 @@ def run_trial(
             out, trial_id, status="running", host=socket.gethostname(), pid=os.getpid(), active=True
         )
         steps = _train_and_evaluate(Path(out) / RUNS_DIR / trial_id, config, tracking)
+    except TrainingInterrupted as stop:  # ray.cancel: the step finished and was saved
+        return {"status": "interrupted", "steps": stop.step, "seconds": time.perf_counter() - start}
     except Exception as err:  # the trial fails alone; the study goes on
         return {
             "status": "failed",

@@ -102,6 +102,11 @@ def test_invalid_config_is_refused_before_anything_runs(tmp_path):
         ({"model.architecture": ["burgess", "resnet"]}, r"entry 1 \(beta-vae\).*\[model\]"),
         ({"data.correlated": [["scale", "colour"]]}, r"entry 1 \(beta-vae\).*correlated"),
         ({"eval.metrics": [["mig", "migg"]]}, r"entry 1 \(beta-vae\).*'eval.metrics'.*migg"),
+        (
+            {"eval.options": [{"dci": {"num_trian": 100}}]},
+            r"entry 1 \(beta-vae\).*'eval.options'.*unknown dci option 'num_trian'.*num_train",
+        ),
+        ({"eval.options": [{"sap": 3}]}, r"entry 1 \(beta-vae\).*sap must be a table of keywords"),
         ({"objective.beta": [4.0, -1.0]}, r"entry 1 \(beta-vae\), key 'objective.beta' = -1.0"),
     ],
 )
@@ -257,3 +262,36 @@ def test_report_plots_the_correlated_pair_against_sigma(cluster, tmp_path):
     assert sorted(e["sigma"] for e in pair) == [0.2, float("inf")]
     for e in pair:
         assert e["pair"] == "scale×shape" and 0 <= e["shared"] <= min(e["top_a"], e["top_b"]) <= 1
+
+
+def test_ctrl_c_on_a_study_saves_the_running_trials_and_exits_130(tmp_path):
+    """SIGINT to `pyrodis study run` (its own local Ray): each running trial finishes its step,
+    saves an interrupt checkpoint and stops; the driver waits for them, says how to continue
+    and exits 130 without a traceback (the next `study run` resumes them from there)."""
+    part = spec(**{"train.steps": 100_000, "train.checkpoint_every": 50_000})
+    part["grid"] = TINY["grid"][:1]
+    part["study"]["seeds"] = [0]  # two trials
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(part))
+    target = tmp_path / "s"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "pyrodis", "study", "run", str(path), "--out", str(target)]
+    driver = subprocess.Popen(
+        [*cmd, "--max-concurrent", "2"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    logs = [target / "runs" / t.trial_id / "log.csv" for t in expand_trials(read_study(part))]
+    deadline = time.monotonic() + 300
+    while not all(p.exists() and len(p.read_text().splitlines()) > 3 for p in logs):
+        assert driver.poll() is None and time.monotonic() < deadline, "trials did not start"
+        time.sleep(0.2)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=300)
+    assert driver.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "run the same `pyrodis study run` again to continue" in err
+    for log in logs:
+        record = json.loads((target / "trials" / f"{log.parent.name}.json").read_text())
+        assert record["status"] == "interrupted" and not record["active"]
+        manifest = json.loads((log.parent / "checkpoints" / "latest.json").read_text())
+        (step,) = [e["step"] for e in manifest["checkpoints"]]  # the interrupt checkpoint
+        assert 3 <= step < 50_000
