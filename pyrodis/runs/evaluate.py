@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from pyrodis.metrics import METRICS, evaluate
+from pyrodis.metrics.ground_truth import has_factors
 from pyrodis.runs.config import ConfigError
+from pyrodis.runs.evaluate_images import evaluate_images
 from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.trained_run import load_run
 
@@ -20,6 +22,7 @@ def evaluate_run(
     representation: str = "mean",
     options: dict[str, dict[str, Any]] | None = None,
     device: str | None = "cpu",
+    labels: str | Path | None = None,
 ) -> Any:
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
@@ -28,9 +31,19 @@ def evaluate_run(
     grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
     (``"cpu"`` by default; ``"auto"`` takes an accelerator). Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
+
+    A run on your own images (no factors) gets the label-free evidence and lists the metrics that
+    need labels; ``labels`` (default ``data.labels``) runs those that apply on the labelled
+    images (:mod:`pyrodis.runs.evaluate_images`).
     """
     run = load_run(run_dir, device=device)
     cfg = run.config
+    own_images = not has_factors(run.dataset)
+    if labels is not None and not own_images:
+        raise ConfigError(
+            f"--labels is for runs on your own images; {run_dir} trained on {cfg.data.name!r}, "
+            "whose factors are known"
+        )
     names = metrics or cfg.eval.metrics
     for metric in options or {}:
         if metric not in METRICS:
@@ -44,16 +57,26 @@ def evaluate_run(
         merged.setdefault(metric, {}).update(values)
     options = {k: v for k, v in merged.items() if k in names}
     seed = cfg.seed if seed is None else seed
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ConfigError(f"cannot evaluate {run_dir}: unknown metrics {unknown}; choose from "
+                          f"{sorted(METRICS)}")  # fmt: skip
+    encoder = run.vae.representation(representation)
+    extra: dict[str, Any] = {}
     try:
-        result = evaluate(
-            run.vae.representation(representation),
-            run.dataset,
-            metrics=names,
-            seed=seed,
-            repeats=repeats or cfg.eval.repeats,
-            options=options,
-        )
+        if own_images:
+            result, extra = evaluate_images(
+                run, names, encoder, labels=labels or cfg.data.labels, seed=seed,
+                repeats=repeats or cfg.eval.repeats, options=options,
+            )  # fmt: skip
+        else:
+            result = evaluate(
+                encoder, run.dataset, metrics=names, seed=seed,
+                repeats=repeats or cfg.eval.repeats, options=options,
+            )  # fmt: skip
     except (TypeError, ValueError) as err:  # unknown metric or protocol keyword
+        if isinstance(err, ConfigError):
+            raise
         raise ConfigError(f"cannot evaluate {run_dir}: {err}") from err
     record = {
         "step": run.step,
@@ -61,6 +84,7 @@ def evaluate_run(
         "seed": seed,
         "protocol_overrides": options,
         **result.to_dict(),
+        **extra,
     }
     RunDirectory(run_dir).write_metrics(record)
     return result
