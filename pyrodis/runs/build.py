@@ -42,12 +42,13 @@ def build_schedule(config: Config) -> Schedule:
         raise ConfigError(f"optim.schedule: {err}") from err
 
 
-def build_dataset(config: Config, training: bool = True) -> Any:
+def build_dataset(config: Config, training: bool = True, progress: bool = True) -> Any:
     """The ground-truth dataset; with ``training`` the correlated view and the pairs of weak
     supervision, if configured (evaluation always uses the independent grid of single images).
-    ``data.name = "images"``: your own images at ``data.path`` (:func:`open_images_of`)."""
+    ``data.name = "images"``: your own images at ``data.path`` (:func:`open_images_of`; a
+    progress bar while a new folder is decoded, unless ``progress`` is False)."""
     if config.data.name == OWN_IMAGES:
-        dataset = open_images_of(config)
+        dataset = open_images_of(config, progress)
     else:
         try:
             dataset = get_dataset(config.data.name, path=config.data.path)

@@ -65,9 +65,10 @@ def resolve_config(
     if data_path:
         direct.setdefault("data", {})["path"] = str(data_path)
     if images:
-        direct["data"] = {"name": OWN_IMAGES, "path": str(images)}
+        # absolute: evaluate and report find the images from any working directory
+        direct["data"] = {"name": OWN_IMAGES, "path": str(Path(images).absolute())}
     if labels:
-        direct.setdefault("data", {})["labels"] = str(labels)
+        direct.setdefault("data", {})["labels"] = str(Path(labels).absolute())
     if seed is not None:
         direct["seed"] = seed
     if device is not None:

@@ -171,9 +171,28 @@ def analyse(out: Path, rows: list[dict]) -> dict[str, Any]:
         "rank_correlation": analyses.rank_correlation(rows, metrics),
         "variance_shares": analyses.variance_shares(rows, metrics),
         "variance_shares_unsupervised": analyses.unsupervised_variance_shares(rows, metrics),
-        "udr": {"model_scores": scores, **analyses.udr_selection(rows, scores, metrics)},
+        "udr": {
+            "model_scores": scores,
+            "selected_run": max(scores, key=scores.get) if scores else None,
+            "runs": _udr_runs(rows, scores),
+            **analyses.udr_selection(rows, scores, metrics),
+        },
         "correlated_pair_mi": correlated_pair_mi(out, rows) if varies_pair else [],
     }
+
+
+#: label-free columns shown beside each run's UDR
+_LABEL_FREE = ("unsupervised.num_active_dims", "unsupervised.gaussian_total_correlation")
+
+
+def _udr_runs(rows: list[dict], scores: dict[str, float]) -> list[dict[str, Any]]:
+    """Each scored run: trial, setting, UDR and the label-free scores, by decreasing UDR."""
+    found = [
+        {"trial": r["trial"], "setting": r["setting"], "udr": scores[r["trial"]],
+         **{k: r.get(k) for k in _LABEL_FREE}}
+        for r in rows if r["trial"] in scores
+    ]  # fmt: skip
+    return sorted(found, key=lambda e: -e["udr"])
 
 
 def _udr_section(udr: dict[str, Any], fig_dir: Path) -> str:
@@ -182,7 +201,16 @@ def _udr_section(udr: dict[str, Any], fig_dir: Path) -> str:
     body = html.table(
         ["setting", "median UDR"], sorted(udr["settings"].items(), key=lambda kv: -kv[1])
     )
-    body += f"<p>UDR selects <b>{html.esc(udr['selected'])}</b>.</p>"
+    body += f"<p>UDR selects <b>{html.esc(udr['selected'])}</b>"
+    if udr.get("selected_run"):
+        body += f"; the UDR-selected run is <b>{html.esc(udr['selected_run'])}</b>"
+    body += ".</p>"
+    if udr.get("runs"):
+        header = ["run", "setting", "UDR", "active units", "Gaussian TC (nats)"]
+        cells = [["" if v is None else v for v in e.values()] for e in udr["runs"]]
+        body += html.table(header, cells)
+    if not udr["metrics"]:
+        return body + "<p>No supervised metric (no factor labels): UDR chose without them.</p>"
     rows = [
         [m, c["udr_selected"], c["best"], c["best_setting"], c["random"], c["spearman_udr"]]
         for m, c in udr["metrics"].items()
