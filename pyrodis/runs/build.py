@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pyro.infer
@@ -75,17 +76,27 @@ def build_dataset(config: Config, training: bool = True, progress: bool = True) 
     return dataset
 
 
+_WARNED: set[str] = set()
+
+
 def open_images_of(config: Config, progress: bool = True) -> Any:
     """Your own images of ``config.data`` (a folder, decoded once into the cache of
     ``docs/data.rst``, or an array file), at ``data.size``/``channels``/``crop``; bad data is a
     :class:`ConfigError` saying what to fix, and the folder is never written to."""
     data = config.data
     try:
-        return open_images(
-            data.path, size=data.size, channels=data.channels, crop=data.crop, progress=progress
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            images = open_images(
+                data.path, size=data.size, channels=data.channels, crop=data.crop, progress=progress
+            )
     except ValueError as err:  # DatasetFileError: no images, none usable, wrong array, ...
         raise ConfigError(f"[data] path: {err}") from None
+    for found in caught:  # a process that opens the same images twice warns once
+        if str(found.message) not in _WARNED:
+            _WARNED.add(str(found.message))
+            warnings.warn(found.message, found.category, stacklevel=2)
+    return images
 
 
 def build_device(config: Config, device: str | None = None) -> torch.device:

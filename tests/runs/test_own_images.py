@@ -209,7 +209,8 @@ def test_bad_labels_files_are_clear_errors(trained, capsys, monkeypatch):
     for name, (text, message) in cases.items():
         (tmp / name).write_text(text)
         code, _, err = run_main(capsys, "evaluate", tmp / "run", "--labels", tmp / name)
-        assert code == 2 and message in err and err.startswith("pyrodis evaluate: error:"), err
+        error = [line for line in err.splitlines() if line.startswith("pyrodis evaluate: error:")]
+        assert code == 2 and len(error) == 1 and message in error[0], err
 
 
 def test_pyrodis_datasets_says_what_data_accepts(capsys):
