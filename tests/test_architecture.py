@@ -62,6 +62,7 @@ RUNS_ROOMS = {
     "divergence": "runs.training",
     "train": "runs.training",
     "evaluate": "runs.training",
+    "evaluate_images": "runs.training",
 }
 
 

@@ -13,6 +13,25 @@ from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.trained_run import load_run
 
 
+def _checked_options(run_dir, cfg, names: list[str], options, repeats) -> dict[str, dict]:
+    """The run's ``[eval] options`` updated by ``options``, for the metrics ``names`` (checked)."""
+    for metric in options or {}:
+        if metric not in METRICS:
+            raise ConfigError(
+                f"--set {metric}.…: unknown metric {metric!r}; choose one of {sorted(METRICS)}"
+            )
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ConfigError(f"cannot evaluate {run_dir}: unknown metrics {unknown}; choose from "
+                          f"{sorted(METRICS)}")  # fmt: skip
+    if repeats is not None and repeats < 1:
+        raise ConfigError(f"repeats must be >= 1, got {repeats}")
+    merged = {k: dict(v) for k, v in cfg.eval.options.items()}
+    for metric, values in (options or {}).items():
+        merged.setdefault(metric, {}).update(values)
+    return {k: v for k, v in merged.items() if k in names}
+
+
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -27,14 +46,13 @@ def evaluate_run(
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
     Defaults come from the run's ``[eval]`` table and seed; ``options`` (metric -> keyword
-    overrides of its protocol) update the table's ``options`` and are recorded in the file. The dataset is the independent factor
-    grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
+    overrides of its protocol) update the table's ``options`` and are recorded in the file.
+    The dataset is the independent factor grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
     (``"cpu"`` by default; ``"auto"`` takes an accelerator). Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
 
-    A run on your own images (no factors) gets the label-free evidence and lists the metrics that
-    need labels; ``labels`` (default ``data.labels``) runs those that apply on the labelled
-    images (:mod:`pyrodis.runs.evaluate_images`).
+    A run on your own images gets the label-free evidence and the metrics that need labels listed;
+    ``labels`` (default ``data.labels``): :mod:`pyrodis.runs.evaluate_images`.
     """
     run = load_run(run_dir, device=device)
     cfg = run.config
@@ -45,22 +63,8 @@ def evaluate_run(
             "whose factors are known"
         )
     names = metrics or cfg.eval.metrics
-    for metric in options or {}:
-        if metric not in METRICS:
-            raise ConfigError(
-                f"--set {metric}.…: unknown metric {metric!r}; choose one of {sorted(METRICS)}"
-            )
-    if repeats is not None and repeats < 1:
-        raise ConfigError(f"repeats must be >= 1, got {repeats}")
-    merged = {k: dict(v) for k, v in cfg.eval.options.items()}
-    for metric, values in (options or {}).items():
-        merged.setdefault(metric, {}).update(values)
-    options = {k: v for k, v in merged.items() if k in names}
+    options = _checked_options(run_dir, cfg, names, options, repeats)
     seed = cfg.seed if seed is None else seed
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise ConfigError(f"cannot evaluate {run_dir}: unknown metrics {unknown}; choose from "
-                          f"{sorted(METRICS)}")  # fmt: skip
     encoder = run.vae.representation(representation)
     extra: dict[str, Any] = {}
     try:
