@@ -108,9 +108,12 @@ def _decomposition(numbers: dict) -> str:
 def _kl_table(numbers: dict) -> str:
     kl, names = numbers["kl_per_dim"], numbers["latent_names"]
     se = numbers.get("kl_standard_errors") or [0.0] * len(kl)
+    se = se if any(se) else [""] * len(kl)  # closed form: no error, no column
     dwkl, mvar = numbers["decomposition"]["dwkl_per_dim"], numbers["mean_variance_per_dim"]
     rows = [[names[j], kl[j], se[j], dwkl[j], mvar[j]] for j in np.argsort(kl)[::-1]]
-    header = ["latent", "KL (nats)", "KL standard error", "dim-wise KL", "Var of mean"]
+    header, rows = _without_empty_columns(
+        ["latent", "KL (nats)", "KL standard error", "dim-wise KL", "Var of mean"], rows
+    )
     prior = numbers["aggregate_posterior"]["prior"]
     return html.table(header, rows) + f"<p>KL against the prior: {html.esc(prior)}.</p>"
 
