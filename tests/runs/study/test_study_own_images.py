@@ -23,7 +23,6 @@ def folder_of_images(path, n=16):
     return path
 
 
-@pytest.mark.slow
 def test_a_study_over_a_folder_reports_udr_per_run_and_the_selected_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))
     folder = folder_of_images(tmp_path / "photos")
