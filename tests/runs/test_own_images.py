@@ -166,7 +166,9 @@ def test_bad_folders_and_arrays_are_clear_errors_and_leave_nothing(tmp_path, cap
     ]
 
 
-def test_conflicting_flags_and_bad_settings_say_what_to_change(tmp_path, capsys, cache):
+def test_conflicting_flags_and_bad_settings_say_what_to_change(
+    tmp_path, capsys, cache, monkeypatch
+):
     Image.new("L", (8, 8)).save(tmp_path / "a.png")
     bad = [
         (["--dataset", "dsprites"], "Give one or the other"),
@@ -182,6 +184,12 @@ def test_conflicting_flags_and_bad_settings_say_what_to_change(tmp_path, capsys,
                             "--out", tmp_path / "run")  # fmt: skip
     assert code == 2 and "data.labels is for your own images" in err
     assert not (tmp_path / "run").exists()
+    monkeypatch.chdir(tmp_path)  # relative paths are stored absolute: evaluate runs from anywhere
+    code, out, _ = run_main(capsys, "train", "--preset", "beta-vae", "--data", ".",
+                            "--labels", "l.csv", "--dry-run")  # fmt: skip
+    data = json.loads(out)["data"]
+    assert code == 0 and data["name"] == "images" and data["path"] == str(tmp_path)
+    assert data["labels"] == str(tmp_path / "l.csv") and data["size"] == 64
 
 
 def test_a_decompression_bomb_is_skipped_with_the_warning(tmp_path, capsys, cache, monkeypatch):
