@@ -25,6 +25,11 @@ def _budget(args: argparse.Namespace) -> str:
     return args.budget or args.schedule or "cpu"
 
 
+def _track_override(track: list[str]) -> list[str]:
+    """``--track`` as the override of ``[train] track`` (it replaces the config's list)."""
+    return [f"train.track={json.dumps(track)}"] if track else []
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from pyrodis.runs.resolve import resolve_config
     from pyrodis.runs.run_directory import RunDirectory
@@ -32,7 +37,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pyrodis.training import TrainingInterrupted
 
     flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
-    flags.update({"--dataset": args.dataset, "--seed": args.seed})
+    flags.update({"--dataset": args.dataset, "--seed": args.seed, "--track": args.track})
     flags.update({"--data": args.data, "--labels": args.labels})
     check_resume(bool(args.resume), [f for f, v in flags.items() if v not in (None, [], "")])
     config = None
@@ -47,7 +52,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             labels=args.labels,
             seed=args.seed,
             device=args.device,
-            overrides=args.overrides,
+            overrides=[*args.overrides, *_track_override(args.track)],
         )
         if args.dry_run:
             print(json.dumps(config.to_dict(), indent=2))
@@ -145,6 +150,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from pyrodis.explore import run_from_args
+
+    return run_from_args(args)  # prints its own errors and returns 2 on them
+
+
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from pyrodis.data import DATA_PATH_HELP, list_datasets
 
@@ -187,7 +198,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     from pyrodis.runs.study.report import write_study_report
 
-    print(f"wrote {write_study_report(args.dir)}")
+    print(f"wrote {write_study_report(args.dir, args.out)}")
     return 0
 
 
@@ -195,6 +206,7 @@ _COMMANDS = {
     "train": _cmd_train,
     "evaluate": _cmd_evaluate,
     "report": _cmd_report,
+    "explore": _cmd_explore,
     "datasets": _cmd_datasets,
     "presets": _cmd_presets,
     "study": _cmd_study,

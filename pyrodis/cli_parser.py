@@ -15,6 +15,7 @@ examples:
   pyrodis train --preset beta-tcvae --data photos/ --out runs/photos   # your own images
   pyrodis train --preset beta-vae --data photos/ --labels photos.csv --set data.size=32
   pyrodis train --resume runs/tc --steps 12000     # continue runs/tc up to step 12000
+  pyrodis train --preset beta-vae --track tensorboard --track mlflow --out runs/b
 
 A config file (TOML or JSON) has the tables [data] [model] [objective] [optim] [train] [eval];
 `--set table.key=value` overrides one key (value in TOML syntax). Precedence, lowest first:
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_option(
         train, "overrides", "TABLE.KEY=VALUE", "override one config key, e.g. --set optim.lr=3e-4"
     )
+    train.add_argument(
+        "--track",
+        action="append",
+        default=[],
+        metavar="tensorboard[:DIR]|mlflow[:URI]",
+        help="log to TensorBoard (default DIR: RUN/tensorboard) or MLflow (default: "
+        "MLFLOW_TRACKING_URI, else MLflow's local store); repeatable; config: [train] track",
+    )
     train.add_argument("--resume", type=Path, metavar="RUN", help="continue this run up to --steps")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
@@ -142,6 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     _add_study_parser(sub)
+    explore = sub.add_parser(
+        "explore",
+        help="explore a run's latents in the browser (sliders, names, two runs matched)",
+        description="Serve an interactive latent explorer on 127.0.0.1 and open it in the browser.",
+    )
+    explore.add_argument(
+        "runs", nargs="+", type=Path, metavar="RUN", help="one run, or two side by side"
+    )
+    explore.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    explore.add_argument("--host", default="127.0.0.1", help="serve beyond this machine (warns)")
+    explore.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    explore.add_argument(
+        "--device", help="where the runs decode (default: each run's train.device)"
+    )
     sub.add_parser("datasets", help="list the datasets", description="List the datasets.")
     sub.add_parser("presets", help="list the presets", description="List the training presets.")
     return parser
@@ -152,6 +175,7 @@ examples:
   pyrodis study run studies/locatello-mini.toml --out studies/out/mini
   pyrodis study run my.toml --out DIR --address HEAD:6379    # join a running Ray cluster
   pyrodis study report studies/out/mini                      # DIR/study.html + DIR/study.json
+  pyrodis study report benchmarks/locatello-mini --out /tmp/lm   # from its saved tables
 
 Re-running `study run` skips finished trials, resumes interrupted ones from their checkpoints and
 retries failed ones; every trial is a run directory DIR/runs/ID, results in DIR/results.csv.
@@ -176,3 +200,6 @@ def _add_study_parser(sub) -> None:
     )
     report = actions.add_parser("report", help="write DIR/study.html and DIR/study.json")
     report.add_argument("dir", type=Path, metavar="DIR", help="study directory")
+    report.add_argument(
+        "--out", type=Path, metavar="OUT", help="write the report here (default: DIR)"
+    )

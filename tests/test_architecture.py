@@ -21,6 +21,7 @@ LAYERS = {
     "devices": 0,
     "figures": 0,
     "openmp": 0,
+    "lazy_exports": 0,
     "data": 1,
     "metrics": 1,
     "models": 2,
@@ -33,11 +34,12 @@ LAYERS = {
     "runs.training": 6.2,
     "runs.report": 6.3,
     "runs.study": 6.4,
+    "explore": 7,  # the browser explorer: above every runs room
     "runs": 6.5,  # the package's facade (its names load lazily): imported by nothing inside
-    "cli_parser": 7,
-    "cli": 8,
-    "__main__": 9,
-    "__init__": 9,
+    "cli_parser": 8,
+    "cli": 9,
+    "__main__": 10,
+    "__init__": 10,
 }
 #: the training loop's old paths under pyrodis.inference, kept for one release (docs/api.rst):
 #: these modules may import pyrodis.training, the package the names moved to, and nothing above it
@@ -63,6 +65,8 @@ RUNS_ROOMS = {
     "train": "runs.training",
     "evaluate": "runs.training",
     "evaluate_images": "runs.training",
+    "tracking": "runs.training",
+    "tracked_images": "runs.training",
 }
 
 
@@ -146,8 +150,7 @@ MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 60
 EXEMPT = {"pyrodis/cli_parser.py::build_parser"}
 #: offenders OUTSIDE pyrodis/runs and pyrodis/cli* that other work is fixing: the lead shrinks
 #: this list (an entry that no longer offends fails the test below: remove it)
-KNOWN_OFFENDERS = {
-}
+KNOWN_OFFENDERS = {}
 
 
 def _offenders() -> dict[str, int]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pyrodis.data.base import GroundTruthDataset
-from pyrodis.seeding import RngLike, as_generator
+from pyrodis.data.base import ArrayGroundTruth
+from pyrodis.seeding import RngLike
 
 __all__ = ["LABELLED_METRICS", "NEEDS_INTERVENTIONS", "LabelledImages"]
 
@@ -28,14 +28,17 @@ _WHY = (
 NEEDS_INTERVENTIONS = {"beta_vae": _WHY.format("BetaVAE"), "factor_vae": _WHY.format("FactorVAE")}
 
 
-class LabelledImages(GroundTruthDataset):
+class LabelledImages(ArrayGroundTruth):
     """The labelled images of an image dataset, with their labels as factor classes.
 
     Point ``j`` is image ``image_indices[j]`` of ``images``; ``factors(j)`` its classes (K,).
-    Built by :func:`read_labels` (module docstring).
+    Rows are addressed as in :class:`~pyrodis.data.base.ArrayGroundTruth`, but the images stay
+    in ``images`` (read when asked). Built by :func:`read_labels` (module docstring).
     """
 
-    def __init__(self, images, image_indices, classes, names, values, continuous) -> None:
+    def __init__(  # the classes are given: ArrayGroundTruth's discretisation is not redone
+        self, images, image_indices, classes, names, values, continuous
+    ) -> None:
         self.images = images
         self.image_indices = np.asarray(image_indices, dtype=np.int64)
         self._classes = np.asarray(classes, dtype=np.int64)
@@ -52,33 +55,14 @@ class LabelledImages(GroundTruthDataset):
     def __len__(self) -> int:
         return len(self.image_indices)
 
-    @property
-    def continuous_factors(self) -> tuple[bool, ...]:
-        return self._continuous
-
-    def factors(self, index) -> np.ndarray:
-        idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"index out of range for {len(self)} labelled images")
-        return self._classes[idx].copy()
-
     def observations_at(self, indices) -> torch.Tensor:
         return self.images.observations(self.image_indices[np.asarray(indices, dtype=np.int64)])
-
-    def sample_indices(self, n: int, rng: RngLike = None) -> np.ndarray:
-        return as_generator(rng).integers(0, len(self), size=int(n), dtype=np.int64)
-
-    def sample_factors(self, n: int, rng: RngLike = None) -> np.ndarray:
-        return self._classes[self.sample_indices(n, rng)]
 
     def index(self, factors) -> np.ndarray:
         raise TypeError(
             "labelled images are not a grid of factor combinations: address them by row "
             "(observations_at(indices), factors(indices), sample_indices(n, rng))"
         )
-
-    def observations(self, factors) -> torch.Tensor:
-        return self.index(factors)  # raises: a factor vector names no image here
 
     def indices_sharing(self, indices, k, values, rng: RngLike = None) -> np.ndarray:
         raise ValueError(
@@ -89,9 +73,6 @@ class LabelledImages(GroundTruthDataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.observations_at([int(i)])[0], torch.from_numpy(self.factors(int(i))[0])
-
-    def __getitems__(self, indices):
-        return [self[i] for i in indices]
 
     def __repr__(self) -> str:
         cols = ", ".join(f"{n}={s}" for n, s in zip(self.factor_names, self.factor_sizes))

@@ -69,6 +69,7 @@ def _terms_of_chunk(posterior, ref, ref_pos, n, z, num_points):
     num_ref = ref.batch_shape[0]
     own = posterior.rows(n).log_prob(z)  # (c, D)
     block = ref.log_prob(z[:, None, :])  # (c, R, D): log q(z_cd | x_r)
+    block.masked_fill_(torch.isnan(block), -math.inf)  # outside a bounded support: density 0
     rows = torch.nonzero(ref_pos[n] >= 0).squeeze(1)
     block[rows, ref_pos[n[rows]]] = -math.inf  # a point is not its own reference
     count = num_ref - (ref_pos[n] >= 0).to(torch.float64)

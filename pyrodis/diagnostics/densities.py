@@ -5,22 +5,35 @@ the diagnostics need, per point m, the D univariate densities q(z_d | x_m) as ON
 batch shape ``(M, D)`` and event shape ``()``; the prior is one distribution of batch shape
 ``(D,)``. Any torch family whose parameters are listed in its ``arg_constraints`` qualifies
 (Normal, Laplace, StudentT, Cauchy, Gamma, LogNormal, ...), and so does a
-``TransformedDistribution`` of one (an AutoNormal latent on a constrained support).
+``TransformedDistribution`` of one (an AutoNormal latent on a constrained support, an
+element-wise spline flow, a per-point affine transform) and a per-dimension ``MixtureSameFamily``.
 
 The parameters are what is stored: :func:`map_params` rebuilds a distribution of the same family
-with every parameter transformed (expanded, indexed, concatenated, cast to float64), so a float64
+(:mod:`pyrodis.inference.distribution_params`, the one rebuilding rule of the ELBOs and the
+diagnostics) with every per-point parameter transformed (expanded, indexed, concatenated, cast to float64), so a float64
 guide stays float64 and nothing is refitted to a Gaussian. :func:`check_per_point` is the one
 validation of per-point parameters used by the aggregate posterior and the decomposition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from copy import deepcopy
 
 import torch
-from torch.distributions import Distribution, Independent, TransformedDistribution
+from torch.distributions import (
+    Distribution,
+    Independent,
+    MixtureSameFamily,
+    TransformedDistribution,
+)
 
-Params = Callable[[torch.Tensor], torch.Tensor]
+from pyrodis.inference.distribution_params import (
+    PER_POINT_TRANSFORMS,
+    map_params,
+    params_of,
+    rebuild,
+)
 
 __all__ = [
     "as_float64",
@@ -35,48 +48,24 @@ __all__ = [
 ]
 
 
-def _params(d: Distribution) -> dict[str, torch.Tensor]:
-    names = [k for k in d.arg_constraints if not (k == "logits" and "probs" in d.arg_constraints)]
-    return {k: getattr(d, k) for k in names}
-
-
-def map_params(d: Distribution, fn: Params) -> Distribution:
-    """``d`` rebuilt with ``fn`` applied to every parameter (same family, validation off)."""
-    if type(d) is TransformedDistribution:
-        return TransformedDistribution(map_params(d.base_dist, fn), d.transforms)
-    try:
-        params = {k: fn(torch.as_tensor(v)) for k, v in _params(d).items()}
-        if not params:
-            raise NotImplementedError("no parameters in arg_constraints")
-        return type(d)(**params, validate_args=False)
-    except (TypeError, NotImplementedError, AttributeError) as err:
-        raise TypeError(
-            f"cannot read the per-dimension parameters of {type(d).__name__} ({err}); the "
-            "diagnostics need a torch family whose parameters are its arg_constraints (Normal, "
-            "Laplace, StudentT, ...) or a TransformedDistribution of one"
-        ) from None
+def _frozen_float64(module: torch.nn.Module) -> torch.nn.Module:
+    """A float64 CPU copy of a transform's global parameters (a spline flow), without gradient."""
+    copy = deepcopy(module).to("cpu", torch.float64)
+    for p in copy.parameters():
+        p.requires_grad_(False)
+    return copy
 
 
 def as_float64(d: Distribution) -> Distribution:
     """``d`` with float64 CPU parameters (detached; float64 input is kept exactly)."""
-    return map_params(d, lambda p: p.detach().to("cpu", torch.float64))
+    return map_params(d, lambda p: p.detach().to("cpu", torch.float64), _frozen_float64)
 
 
 def concat_points(parts: Sequence[Distribution]) -> Distribution:
     """Distributions of batch shapes ``(B_i, D)`` of one family joined into ``(ΣB_i, D)``."""
-    first = parts[0]
     if len(parts) == 1:
-        return first
-    if type(first) is TransformedDistribution:
-        return TransformedDistribution(
-            concat_points([p.base_dist for p in parts]), first.transforms
-        )
-    params = [_params(p) for p in parts]
-    joined = {
-        k: torch.cat([pp[k].expand(p.batch_shape) for pp, p in zip(params, parts)])
-        for k in params[0]
-    }
-    return type(first)(**joined, validate_args=False)
+        return parts[0]
+    return rebuild(list(parts), torch.cat)
 
 
 def per_dim_prior(prior: Distribution, dim: int, name: str = "prior") -> Distribution:
@@ -114,10 +103,23 @@ def per_dim_prior(prior: Distribution, dim: int, name: str = "prior") -> Distrib
 
 
 def leaf_params(d: Distribution) -> dict[str, torch.Tensor]:
-    """The parameters of ``d`` by name (of its base for a TransformedDistribution)."""
-    if type(d) is TransformedDistribution:
-        return leaf_params(d.base_dist)
-    return _params(d)
+    """The parameters of ``d`` by name (of its base for a TransformedDistribution, of its
+    components, ``component_<name>`` of shape (..., K), for a mixture)."""
+    if params_of(d):
+        return params_of(d)
+    if isinstance(d, TransformedDistribution):  # the base's, then per-point transform ones
+        out = dict(leaf_params(d.base_dist))
+        for i, t in enumerate(d.transforms):
+            for name in PER_POINT_TRANSFORMS.get(type(t), ()):
+                out[f"transform{i}_{name}"] = torch.as_tensor(getattr(t, name))
+        return out
+    if isinstance(d, MixtureSameFamily):
+        parts = {"weight": d.mixture_distribution.probs}
+        parts.update(
+            {f"component_{k}": v for k, v in leaf_params(d.component_distribution).items()}
+        )
+        return parts
+    return {}
 
 
 def check_per_point(posterior: Distribution, prior: Distribution, what: str = "posterior") -> None:
@@ -145,9 +147,12 @@ def check_per_point(posterior: Distribution, prior: Distribution, what: str = "p
 
 
 def _check_params(label: str, d: Distribution) -> None:
-    if type(d) is TransformedDistribution:
+    if not params_of(d) and isinstance(d, TransformedDistribution):
         return _check_params(label, d.base_dist)
-    for name, value in _params(d).items():
+    if not params_of(d) and isinstance(d, MixtureSameFamily):
+        _check_params(label, d.mixture_distribution)
+        return _check_params(label, d.component_distribution)
+    for name, value in params_of(d).items():
         if not bool(torch.isfinite(value).all()):
             raise ValueError(
                 f"the {label}'s {type(d).__name__} parameter {name!r} is not finite everywhere "
@@ -170,7 +175,7 @@ def center(d: Distribution) -> torch.Tensor:
             return mean
     except NotImplementedError:
         pass
-    if type(d) is TransformedDistribution:
+    if isinstance(d, TransformedDistribution):
         value = center(d.base_dist)
         for t in d.transforms:
             value = t(value)

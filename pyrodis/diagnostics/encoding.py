@@ -96,6 +96,18 @@ def _check_points(trace, sites: list[LatentSite], idx: np.ndarray, indices_given
         )
 
 
+def _check_unmasked(sites: list[LatentSite]) -> None:
+    """Refuse a guide that masks points out (``poutine.mask``): a masked point is no part of the
+    aggregate posterior, so the points to encode are the user's choice."""
+    masked = [s.name for s in sites if s.mask is not None]
+    if masked:
+        raise ValueError(
+            f"the guide masks some points out at latent site(s) {masked} (poutine.mask); the "
+            "diagnostics encode every point they are given: pass only the points to analyse "
+            "(dataset=data[keep]) and let the guide keep them all when encoding"
+        )
+
+
 def _trace_batch(guide, model, args, kwargs, latent_site, data_plate):
     """The guide's latent sites on one batch (checked against the model when given)."""
     with torch.no_grad(), warnings.catch_warnings():
@@ -119,8 +131,9 @@ def _model_priors(sites: list[LatentSite]) -> JointDensity:
         if per_dim is None:
             raise ValueError(
                 f"the model's prior at latent site {site.name!r} ({type(site.prior).__name__}) "
-                "is not factorised over the latent dimensions; pass a reference prior=, e.g. "
-                "dist.Normal(0., 1.)"
+                "is not factorised over the latent dimensions; pass a factorised reference "
+                "prior=, e.g. dist.Normal(0., 1.), for the per-latent diagnostics, and get the "
+                "KL to the model's prior itself by Monte Carlo with agg.kl_to(prior)"
             )
         priors.append(per_dim_prior(per_dim, site.latent_dim, f"model's prior at {site.name!r}"))
     return JointDensity(priors, [s.name for s in sites])
@@ -155,6 +168,7 @@ def encode_points(
         args, kwargs = _call_args(x, idx, guide_args)
         trace, sites = _trace_batch(guide, model, args, kwargs, latent_site, data_plate)
         _check_points(trace, sites, idx, guide_args is not None)
+        _check_unmasked(sites)
         if names is None:
             names, plate_size = [s.name for s in sites], int(sites[0].dataset_size)
             prior = _model_priors(sites) if model is not None and read_prior else None

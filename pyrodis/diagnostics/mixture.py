@@ -112,6 +112,24 @@ class PointMixture:
         variances = self.mean_variances()
         return np.isfinite(variances) & (variances > threshold)
 
+    def kl_to(self, prior, num_samples: int = 64, seed: int = 0) -> dict:
+        """E_m KL(q(z|x_m) || p(z)) for ANY prior over the whole latent vector (event shape
+        (D,), e.g. a mixture that does not factorise), by Monte Carlo: ``num_samples`` draws per
+        point of Σ_d log q(z_d|x_m) − log p(z). Returns ``kl`` and its standard error ``kl_se``
+        (nats; the points are fixed)."""
+        if tuple(prior.event_shape) != (self.latent_dim,):
+            raise ValueError(
+                f"kl_to needs a prior over the whole latent vector, event shape "
+                f"({self.latent_dim},), got event shape {tuple(prior.event_shape)}"
+            )
+        z = self.posterior.sample((int(num_samples),), seed=int(seed))  # (S, M, D)
+        log_q = self.posterior.log_prob(z).sum(-1)
+        log_p = prior.log_prob(z.to(prior.mean.dtype)).to(torch.float64)
+        per_point = (log_q - log_p).mean(0)  # (M,)
+        within = (log_q - log_p).var(0).mean() / num_samples
+        se = torch.sqrt(within / self.num_points)
+        return {"kl": float(per_point.mean()), "kl_se": float(se)}
+
     # --------------------------------------------------------------------------------- marginals
     def marginal_density(self, grid: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """q(z_j = g) = (1/M) Σ_m q(g | x_m) on a 1-D grid, shape (D, G); exact, O(M·G·D)."""

@@ -15,8 +15,10 @@ particles, so that the numbers match the papers' per-sample terms whatever scale
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
+import pyro
 import torch
 from pyro.infer import Trace_ELBO
 from pyro.infer.util import torch_item
@@ -58,7 +60,8 @@ class DisentanglingELBO(Trace_ELBO):
         last_terms: ``dict[str, float]``, the terms of the last ``loss``/``loss_and_grads``/
             ``differentiable_loss`` call, per data point.
         num_steps: number of completed training steps (``loss_and_grads`` calls or
-            :meth:`end_step` calls); plain ``loss`` evaluations do not count.
+            :meth:`end_step` calls); plain ``loss`` evaluations do not count. A training step
+            on an empty param store (after ``pyro.clear_param_store()``) restarts it at 0.
     """
 
     #: smallest batch the ELBO accepts
@@ -75,6 +78,7 @@ class DisentanglingELBO(Trace_ELBO):
         self.data_plate = data_plate
         self.last_terms: dict[str, float] = {}
         self.num_steps = 0
+        self._store_filled = False
         self._particle_terms: list[dict[str, float]] = []
         self._last_sizes: tuple[int, int] | None = None
 
@@ -129,6 +133,8 @@ class DisentanglingELBO(Trace_ELBO):
         """The differentiable loss. When training with it and a torch optimiser instead of
         ``SVI``, call :meth:`end_step` once after each backward pass/optimiser step."""
         self._particle_terms = []
+        if torch.is_grad_enabled():
+            self._restart_if_store_cleared()
         loss = super().differentiable_loss(model, guide, *args, **kwargs)
         self._publish_terms()
         return loss
@@ -136,10 +142,25 @@ class DisentanglingELBO(Trace_ELBO):
     def loss_and_grads(self, model, guide, *args, **kwargs) -> float:
         """Loss (dataset units) and gradients (``SVI.step`` calls this); one training step."""
         self._particle_terms = []
+        self._restart_if_store_cleared()
         loss = super().loss_and_grads(model, guide, *args, **kwargs)
         self._publish_terms()
         self.end_step()
         return loss
+
+    def _restart_if_store_cleared(self) -> None:
+        """A training step on an empty param store starts a new run (``pyro.clear_param_store()``
+        between two runs with the same ELBO): the step count, and the schedules that follow it,
+        start again at 0, with a warning. Resuming restores the store first."""
+        if self._store_filled and len(pyro.get_param_store()) == 0:
+            self._store_filled = False
+            warnings.warn(
+                f"{type(self).__name__}: the param store is empty after {self.num_steps} steps "
+                "(pyro.clear_param_store()): a new training run, num_steps restarts at 0",
+                UserWarning,
+                stacklevel=3,
+            )
+            self.num_steps = 0
 
     def end_step(self) -> None:
         """Finish a training step: run per-step updates and advance ``num_steps``.
@@ -149,6 +170,8 @@ class DisentanglingELBO(Trace_ELBO):
         """
         self._after_step()
         self.num_steps += 1
+        # module-local parameters never fill the store: then no restart is ever detected
+        self._store_filled = len(pyro.get_param_store()) > 0
 
     # --- reporting and checkpoints -------------------------------------------------------------
     def _beta_norm(self, beta: float, num_pixels: int | None, latent_dim: int | None) -> float:

@@ -7,7 +7,8 @@ Kumar et al. (2018) penalise the covariance C of the aggregate posterior, estima
     DIP-VAE-I:   C = Cov_x[μ(x)]
     DIP-VAE-II:  C = Cov_x[μ(x)] + E_x[diag σ²(x)]      (a diagonal MATRIX added)
 
-μ(x), σ²(x) are the guide's mean and variance, Cov the batch covariance (1/B). The penalty is per
+μ(x), σ²(x) are the guide's mean and variance, Cov the batch covariance (1/B) of the points
+that ``poutine.mask`` keeps (a masked point does not enter the moments). The penalty is per
 data point and enters the dataset-unit loss multiplied by N (times any ``poutine.scale``). Defaults: λ_d = 10·λ_od (type I),
 λ_d = λ_od (type II); sweep λ_od ∈ {1, 2, 5, 10, 20, 50}.
 
@@ -70,7 +71,14 @@ class DIPELBO(DisentanglingELBO):
         self.lambda_d = check_hyperparameter("lambda_d", lambda_d)
 
     def _latent_loss(self, parts: ELBOParts) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        cov = dip_covariance(*parts.guide_moments(), kind=self.kind)
+        mean, variance = parts.guide_moments()
+        kept = parts.kept()  # the moments of the unmasked points only
+        if kept is not None:
+            mean, variance = mean[kept], variance[kept]
+            if len(kept) == 0:
+                zero = mean.new_zeros(())
+                return parts.kl, {"dip_offdiag": zero, "dip_diag": zero}
+        cov = dip_covariance(mean, variance, kind=self.kind)
         diag = torch.diagonal(cov)
         offdiag = (cov**2).sum() - (diag**2).sum()
         on_diag = ((diag - 1.0) ** 2).sum()

@@ -24,6 +24,7 @@ from pyrodis.inference.latent_sites import (
     LatentSiteError,
     find_latent_sites,
     per_point,
+    point_mask,
 )
 from pyrodis.inference.tc_estimators import pairwise_log_density
 
@@ -48,6 +49,10 @@ class ELBOParts:
         num_data: N.
         num_pixels: number of observed values per data point (β_norm's N).
         has_other: whether any non-latent unobserved site contributed to ``other``.
+        mask: ``(B,)`` booleans, False for the points ``poutine.mask`` masks out (the same in
+            model and guide at every latent site), or ``None``. A masked point contributes no
+            term: ``log_q`` and ``log_p`` are 0 there, and the aggregate-posterior terms use
+            the unmasked points only (:meth:`kept`, ``docs/contract.rst``, "Masks").
     """
 
     sites: list[LatentSite]
@@ -61,6 +66,7 @@ class ELBOParts:
     num_data: int
     num_pixels: int
     has_other: bool = False
+    mask: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -87,6 +93,22 @@ class ELBOParts:
             [pairwise_log_density(s.per_dim, s.value) for s in self.sites],
             dim=-1,
         )
+
+    def kept(self) -> torch.Tensor | None:
+        """Indices of the unmasked points, ``(B',)`` (``None`` when no point is masked)."""
+        return None if self.mask is None else torch.nonzero(self.mask).squeeze(1)
+
+    def kept_data_size(self) -> int:
+        """N' = N·B'/B, the dataset size the B' unmasked points are taken to be drawn from."""
+        kept = self.batch_size if self.mask is None else int(self.mask.sum())
+        return max(kept, round(self.num_data * kept / self.batch_size))
+
+    def scatter(self, kept_values: torch.Tensor) -> torch.Tensor:
+        """A ``(B',)`` term of the unmasked points as ``(B,)``, 0 at the masked ones."""
+        if self.mask is None:
+            return kept_values
+        full = kept_values.new_zeros(self.batch_size)
+        return full.masked_scatter(self.mask, kept_values)
 
     def to_dataset(self, per_point: torch.Tensor) -> torch.Tensor:
         """Sum a ``(B,)`` per-point term over the batch in dataset units (× N/B, × any scale)."""
@@ -120,6 +142,7 @@ def elbo_parts(
     batch = sites[0].batch_size
     names = {s.name for s in sites}
     guide_latent = names | {s.aux_name for s in sites if s.aux_name}
+    mask = _latent_mask(sites)
     zero = sites[0].value.new_zeros(())
     log_lik, other, kl = zero, zero, zero
     log_q, log_p = zero.expand(batch), zero.expand(batch)
@@ -132,6 +155,7 @@ def elbo_parts(
             num_pixels += math.prod(site["fn"].event_shape)
         elif name in names:
             kl = kl - site["log_prob_sum"]
+            _check_model_mask(name, site, mask, batch)
             log_p = log_p + per_point(site["unscaled_log_prob"], batch)
         else:
             other = other + site["log_prob_sum"]
@@ -145,6 +169,8 @@ def elbo_parts(
         else:
             other = other - site["log_prob_sum"]
             has_other = True
+    if mask is not None:  # a masked point contributes no term (docs/contract.rst, "Masks")
+        log_q, log_p = torch.where(mask, log_q, 0.0), torch.where(mask, log_p, 0.0)
     scale = sites[0].scale
     units = (torch.as_tensor(scale, dtype=log_q.dtype) * torch.ones_like(log_q)).sum()
     return ELBOParts(
@@ -159,4 +185,31 @@ def elbo_parts(
         num_data=sites[0].dataset_size,
         num_pixels=num_pixels,
         has_other=has_other,
+        mask=mask,
     )
+
+
+def _same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    return (a is None and b is None) or (
+        a is not None and b is not None and bool(torch.equal(a, b))
+    )
+
+
+def _latent_mask(sites: list[LatentSite]) -> torch.Tensor | None:
+    for s in sites[1:]:
+        if not _same(s.mask, sites[0].mask):
+            raise LatentSiteError(
+                f"latent sites {sites[0].name!r} and {s.name!r} mask different points "
+                "(poutine.mask); a data point is in or out as a whole: mask all its latent "
+                "sites alike"
+            )
+    return sites[0].mask
+
+
+def _check_model_mask(name: str, site: dict, mask: torch.Tensor | None, batch: int) -> None:
+    if not _same(point_mask(name, site, batch, "model"), mask):
+        raise LatentSiteError(
+            f"latent site {name!r} is masked differently in the model and the guide "
+            "(poutine.mask); mask the same points in both, e.g. wrap both data plates' bodies "
+            "in `poutine.mask(mask=keep)` with the same (B,) booleans"
+        )

@@ -136,9 +136,10 @@ class FactorELBO(DisentanglingELBO):
 
     def _latent_loss(self, parts: ELBOParts) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         z = parts.latents()
+        kept = parts.kept()  # masked points: no term, no sample for the discriminator
+        z = z if kept is None else z[kept]
         self._build(z.shape[-1], z.device)
-        logits = self._tc_logits(z)
-        tc = logits[:, 0] - logits[:, 1]
+        tc = parts.scatter(self._tc_logits(z) @ z.new_tensor([1.0, -1.0]))
         if torch.is_grad_enabled():  # a training call: keep the samples for the update
             self._samples = z.detach()
         return parts.kl + self.gamma * parts.to_dataset(tc), {"tc": tc.mean()}
@@ -147,6 +148,8 @@ class FactorELBO(DisentanglingELBO):
         if self._samples is None:
             return
         z, self._samples = self._samples, None
+        if len(z) < self.min_batch_size:  # too few unmasked points to compare
+            return
         if self.product_samples == "halves":
             half = z.shape[0] // 2
             joint, source = z[:half], z[half : 2 * half]

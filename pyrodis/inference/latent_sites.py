@@ -32,7 +32,14 @@ from pyrodis.inference.site_distributions import (
     per_dim_distribution,
 )
 
-__all__ = ["LatentSite", "LatentSiteError", "find_latent_sites", "model_data_plate", "per_point"]
+__all__ = [
+    "LatentSite",
+    "LatentSiteError",
+    "find_latent_sites",
+    "model_data_plate",
+    "per_point",
+    "point_mask",
+]
 
 _PLATE_HINT = (
     "wrap the site in `with pyro.plate('data', size=N, subsample=indices):` in both model and "
@@ -55,6 +62,8 @@ class LatentSite:
         prior: the model's distribution at the same site (``None`` without a model trace).
         aux_name: the autoguide's auxiliary site feeding this one (AutoNormal), else ``None``.
         scale: the site's scale factor (N/B times any ``poutine.scale``).
+        mask: ``(B,)`` booleans, False for the points ``poutine.mask`` masks out at this guide
+            site, or ``None`` when no point is masked (``docs/contract.rst``, "Masks").
     """
 
     name: str
@@ -67,6 +76,7 @@ class LatentSite:
     prior: torch.distributions.Distribution | None = None
     aux_name: str | None = None
     scale: float | torch.Tensor = field(default=1.0)
+    mask: torch.Tensor | None = None
 
     @property
     def latent_dim(self) -> int:
@@ -81,7 +91,11 @@ class LatentSite:
         try:
             return per_dim_distribution(self.name, self.prior, self.batch_size)
         except LatentSiteError:
-            return None
+            pass
+        base = self.prior  # a prior shared by the points: batch () or (D,) inside the plate
+        while isinstance(base, torch.distributions.Independent):
+            base = base.base_dist
+        return base if base.event_shape == () else None
 
 
 def _is_candidate(site: dict) -> bool:
@@ -170,9 +184,36 @@ def _site(name, guide_trace, model_trace, plate, min_batch_size, explicit) -> La
         raise LatentSiteError(f"{err} (or pass latent_sites=[...] to select sites)") from None
     batch, full = _check_batch(name, frame, min_batch_size)
     value = site["value"].reshape(batch, per_dim.batch_shape[-1])
+    mask = point_mask(name, site, batch, "guide")
     return LatentSite(
-        name, frame.name, full, batch, site["fn"], value, per_dim, prior, aux, site["scale"]
+        name, frame.name, full, batch, site["fn"], value, per_dim, prior, aux, site["scale"], mask
     )
+
+
+def point_mask(name: str, site: dict, batch_size: int, side: str) -> torch.Tensor | None:
+    """A site's ``poutine.mask`` as one boolean per data point, ``(B,)`` (None: nothing masked).
+
+    Raises:
+        LatentSiteError: the mask differs within a data point (a point is in or out as a whole).
+    """
+    mask = site.get("mask")
+    if mask is None or mask is True:
+        return None
+    shape = site["fn"].batch_shape
+    mask = torch.as_tensor(mask, dtype=torch.bool, device=site["value"].device)
+    try:
+        rows = torch.broadcast_to(mask, shape).reshape(batch_size, -1)
+    except RuntimeError:
+        rows = mask.new_zeros(batch_size, 2)
+        rows[:, 0] = True  # not one value per point: refused below
+    if not bool((rows.all(-1) == rows.any(-1)).all()):
+        raise LatentSiteError(
+            f"latent site {name!r}: the {side}'s poutine.mask (shape {tuple(mask.shape)}) is not "
+            f"one value per data point of the site's batch shape {tuple(shape)}; a point is in or "
+            "out as a whole: give the mask the shape of the data plate's dimension"
+        )
+    per_point = rows[:, 0]
+    return None if bool(per_point.all()) else per_point
 
 
 def find_latent_sites(

@@ -19,6 +19,8 @@ import torch
 from pyro.distributions import Delta
 from torch.distributions import Independent, TransformedDistribution, biject_to, constraints
 
+from pyrodis.inference.distribution_params import UnsupportedDistribution, map_params
+
 __all__ = ["LatentSiteError", "autoguide_feeder", "per_dim_distribution"]
 
 _FACTORISE_HINT = (
@@ -32,11 +34,11 @@ class LatentSiteError(ValueError):
 
 
 def _flat_params(site_name: str, fn: torch.distributions.Distribution, shape: torch.Size):
-    """``fn`` rebuilt with every parameter reshaped to ``shape`` (dropping singleton dims)."""
+    """``fn`` rebuilt with every per-point parameter reshaped to ``shape`` (dropping singleton
+    dims), by the one rebuilding rule of :mod:`pyrodis.inference.distribution_params`."""
     try:
-        params = {k: getattr(fn, k).reshape(shape) for k in type(fn).arg_constraints}
-        return type(fn)(**params, validate_args=False)
-    except (TypeError, ValueError, RuntimeError, AttributeError, NotImplementedError) as err:
+        return map_params(fn, lambda p: p.reshape(shape))
+    except UnsupportedDistribution as err:
         raise LatentSiteError(
             f"latent site {site_name!r}: cannot read the {type(fn).__name__} densities with batch "
             f"shape {tuple(fn.batch_shape)} as (B, D) = {tuple(shape)} ({err}); put only the data "
@@ -75,7 +77,12 @@ def per_dim_distribution(
             )
         raise LatentSiteError(
             f"latent site {site_name!r}: batch shape {shape} has dimensions other than the data "
-            f"plate ({batch_size}) and the latent dimension; " + _FACTORISE_HINT
+            f"plate ({batch_size}) and the latent dimension: the site sits in a second plate "
+            "(items inside groups?). A data point sits in exactly one data plate; flatten: make "
+            "every item a data point (one plate over all items, `pyro.plate('data', "
+            "size=num_items, subsample=item_idx)` with (B_items, D) parameters), or make the "
+            "group the data point and its items' latents its event (parameters reshaped to "
+            "(B, items * D), `.to_event(1)`)"
         )
     if len(shape) == 2:
         return base

@@ -24,6 +24,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.distributions import constraints
+
+from pyrodis.inference.distribution_params import UnsupportedDistribution, map_params
 
 __all__ = [
     "ESTIMATORS",
@@ -53,13 +56,45 @@ def pairwise_log_density(
 
     Returns:
         ``(B, B, D)``: row i evaluates sample i under every data point j's posterior.
+
+    Bounded supports (Beta, Kumaraswamy, Uniform, ...): where ``z_{i,d}`` lies outside, or in
+    float32 on the edge of, point j's support, ``q(z_{i,d} | x_j) = 0`` and the entry is ``−inf``
+    (an undefined NaN density there is read as 0 too). Its weight in every log-sum-exp is then
+    zero, but its gradient through ``log_prob`` would be ``0 · ∞ = NaN``; those entries are
+    therefore evaluated at a safe point (point j's own sample) and replaced by ``−inf`` with
+    ``torch.where`` (the "double where"), so the gradient stays finite. A family with a bounded
+    support is evaluated in float64 (a finite float32 density can have an infinite derivative on
+    the edge); the result has the dtype of ``z``. The own entries
+    ``L[i, i]`` are the guide's own log-densities, as in ``Trace_ELBO``.
     """
     if z.dim() != 2 or tuple(per_dim.batch_shape) != tuple(z.shape):
         raise ValueError(
             f"expected z of shape (B, D) matching the per-dimension batch shape, got z "
             f"{tuple(z.shape)} and densities {tuple(per_dim.batch_shape)}"
         )
-    return per_dim.log_prob(z.unsqueeze(1))
+    dtype = z.dtype
+    per_dim, z = _bounded_in_float64(per_dim, z)
+    rows = z.unsqueeze(1).expand(z.shape[0], *z.shape)
+    log_q = per_dim.log_prob(rows)
+    zero = ~(log_q > -math.inf)  # −inf or NaN: a zero density
+    if bool(zero.any()):
+        safe = torch.where(zero, z.unsqueeze(0).expand_as(rows), rows)
+        log_q = torch.where(zero, torch.full_like(log_q, -math.inf), per_dim.log_prob(safe))
+    return log_q.to(dtype)
+
+
+def _bounded_in_float64(per_dim: torch.distributions.Distribution, z: torch.Tensor):
+    """A family with a bounded support evaluated in float64: near an edge a float32 density
+    that is finite can have an infinite derivative (``1 − z^a`` rounding to a denormal)."""
+    support = per_dim.support
+    while isinstance(support, constraints.independent):
+        support = support.base_constraint
+    if support is constraints.real or z.dtype == torch.float64:
+        return per_dim, z
+    try:
+        return map_params(per_dim, lambda p: p.to(torch.float64)), z.to(torch.float64)
+    except UnsupportedDistribution:
+        return per_dim, z
 
 
 def _check_sizes(batch_size: int, dataset_size: int) -> None:

@@ -16,8 +16,7 @@ and report stack (scikit-learn, SciPy, matplotlib) it never calls.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrodis.lazy_exports import lazy_exports
 
 _HOMES = {
     "BUDGETS": "presets",
@@ -45,16 +44,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        try:  # a submodule, e.g. pyrodis.runs.train after `import pyrodis.runs`
-            return importlib.import_module(f"pyrodis.runs.{name}")
-        except ModuleNotFoundError:
-            raise AttributeError(f"module 'pyrodis.runs' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"pyrodis.runs.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, submodules=True)

@@ -9,8 +9,8 @@ A config has a top-level ``seed`` and ``preset`` and six tables::
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
     [train]      steps, batch_size, log_every, checkpoint_every, keep_checkpoints, device,
-                 precision
-    [eval]       metrics, repeats, options (per-metric protocol overrides), num_points
+                 precision, track
+    [eval]       metrics, repeats, options (per-metric protocol overrides), num_points, seed
 
 Unknown tables or keys and values of the wrong type or range are rejected with a message that
 names the key, what was expected and the closest valid key.
@@ -110,6 +110,25 @@ class OptimConfig:
     clip_norm: float | None = _check(_positive, "> 0", default=None)
 
 
+TRACKERS = ("tensorboard", "mlflow")
+
+
+def parse_track(spec: str) -> tuple[str, str | None]:
+    """``"tensorboard[:DIR]"`` or ``"mlflow[:URI]"`` as ``(kind, DIR or URI or None)``."""
+    kind, _, target = spec.partition(":")
+    if kind not in TRACKERS or (spec.endswith(":") and not target):
+        raise ConfigError(
+            f'train.track: {spec!r} is not a tracker; use "tensorboard", "tensorboard:DIR", '
+            '"mlflow" or "mlflow:URI" (e.g. mlflow:sqlite:///mlflow.db)'
+        )
+    return kind, target or None
+
+
+def _trackers_ok(specs: list[str]) -> bool:
+    kinds = [parse_track(s)[0] for s in specs]
+    return len(set(kinds)) == len(kinds)
+
+
 @dataclass
 class TrainConfig:
     steps: int = _check(_positive, "> 0", default=300_000)
@@ -121,6 +140,12 @@ class TrainConfig:
     device: str = "auto"
     #: "32" or "bf16" (networks in bfloat16; ELBO terms and TC estimators stay float32)
     precision: str = _check(lambda v: v in ("32", "bf16"), '"32" or "bf16"', default="32")
+    #: experiment trackers: "tensorboard[:DIR]" (default DIR: RUN/tensorboard), "mlflow[:URI]"
+    track: list[str] = _check(
+        _trackers_ok,
+        'trackers named once each ("tensorboard[:DIR]", "mlflow[:URI]")',
+        default_factory=list,
+    )
 
 
 @dataclass
@@ -133,6 +158,8 @@ class EvalConfig:
     options: dict[str, dict] = field(default_factory=dict)
     #: points used for the aggregate posterior in the report
     num_points: int = _check(_positive, "> 0", default=10_000)
+    #: the seed of the evaluation draws (None: the run's own seed; a study sets it, docs/runs.rst)
+    seed: int | None = _check(lambda v: 0 <= v < 2**32, "in [0, 2**32) or None", default=None)
 
 
 @dataclass

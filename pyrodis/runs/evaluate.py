@@ -10,6 +10,7 @@ from pyrodis.metrics.ground_truth import has_factors
 from pyrodis.runs.config import ConfigError
 from pyrodis.runs.evaluate_images import evaluate_images
 from pyrodis.runs.run_directory import RunDirectory
+from pyrodis.runs.tracking import log_evaluation
 from pyrodis.runs.trained_run import load_run
 
 
@@ -45,9 +46,10 @@ def evaluate_run(
 ) -> Any:
     """Compute the metrics of the run's trained encoder and write them to ``RUN/metrics.json``.
 
-    Defaults come from the run's ``[eval]`` table and seed; ``options`` (metric -> keyword
-    overrides of its protocol) update the table's ``options`` and are recorded in the file.
-    The dataset is the independent factor grid, also for runs trained on correlated factors. ``device`` is where the encoder runs
+    Defaults come from the run's ``[eval]`` table (``eval.seed``, else the run's seed);
+    ``options`` (metric -> keyword overrides of its protocol) update the table's ``options`` and
+    are recorded in the file. The dataset is the independent factor grid, also for runs trained
+    on correlated factors. ``device`` is where the encoder runs
     (``"cpu"`` by default; ``"auto"`` takes an accelerator). Returns the
     :class:`~pyrodis.metrics.EvaluationResult`.
 
@@ -64,7 +66,8 @@ def evaluate_run(
         )
     names = metrics or cfg.eval.metrics
     options = _checked_options(run_dir, cfg, names, options, repeats)
-    seed = cfg.seed if seed is None else seed
+    if seed is None:  # the config's evaluation seed, else the run's own (docs/runs.rst)
+        seed = cfg.seed if cfg.eval.seed is None else cfg.eval.seed
     encoder = run.vae.representation(representation)
     extra: dict[str, Any] = {}
     try:
@@ -91,4 +94,5 @@ def evaluate_run(
         **extra,
     }
     RunDirectory(run_dir).write_metrics(record)
+    log_evaluation(run, result)  # to the run's trackers ([train] track), if any
     return result

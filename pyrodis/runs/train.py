@@ -11,7 +11,7 @@ directory's files, lock and checkpoints belong to
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,16 @@ from pyrodis.runs.build import build_dataset, build_device, build_elbo, build_mo
 from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.divergence import check_finite_parameters, describe_divergence, diverged
 from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
+from pyrodis.runs.tracked_images import CheckpointImages
+from pyrodis.runs.tracking import (
+    TrackingOptions,
+    check_trackers,
+    close_trackers,
+    open_trackers,
+    remove_tracking,
+)
 from pyrodis.runs.trained_run import Run
-from pyrodis.training import Trainer
+from pyrodis.training import Tracker, Trainer
 from pyrodis.training.param_state import ParameterMismatch
 
 __all__ = ["check_resume", "default_out", "train_run"]
@@ -87,6 +95,7 @@ def _build(config: Config, device: str | None, progress: bool) -> tuple[Trainer,
     """The trainer and the VAE it trains; the global generators are seeded here, once per run."""
     elbo = build_elbo(config)
     schedule = build_schedule(config)
+    check_trackers(config)
     pyro.set_rng_seed(config.seed)
     train_data = build_dataset(config, training=True, progress=progress)
     if config.train.batch_size > len(train_data):
@@ -127,13 +136,20 @@ def _restore(trainer: Trainer, run_dir: RunDirectory, plan: _Plan) -> list[dict[
     return [r for r in plan.state["history"] if r["step"] <= plan.step]
 
 
-def _train(trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: CheckpointSaver) -> list:
-    """Train to ``config.train.steps``, writing config.json, log.csv and checkpoints."""
-    config = plan.config
-    rows = _restore(trainer, run_dir, plan)
-    run_dir.write_config(saver.record)
-    log = run_dir.open_log(rows)
-    trainer.callbacks += [(1, check_finite_parameters), (config.train.checkpoint_every, saver)]
+def _trackers(run_dir: RunDirectory, plan: _Plan, vae: Any, given: Sequence, options) -> tuple:
+    """``(opened, callbacks)``: the trackers ``[train] track`` opens, and the callbacks of those and
+    of the ``given`` ones, with their pictures at each checkpoint."""
+    step = plan.step if plan.state is not None else 0
+    opened = open_trackers(run_dir, plan.config, step=step, options=options)
+    trackers = [*opened, *given]
+    if not trackers:
+        return [], []
+    images = CheckpointImages(vae, build_dataset(plan.config, training=False), trackers)
+    return opened, [*((1, t) for t in trackers), (plan.config.train.checkpoint_every, images)]
+
+
+def _run(trainer: Trainer, run_dir: RunDirectory, config: Config, saver: CheckpointSaver, log):
+    """Train to ``config.train.steps``; divergence and latent-site errors said in the run's terms."""
     try:
         trainer.run(config.train.steps, on_log=log.append, on_interrupt=saver)
     except LatentSiteError as err:
@@ -144,6 +160,26 @@ def _train(trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: Checkpoi
             raise
         raise diverged(run_dir.path, what, trainer.step, saver.last) from None
     saver(trainer)  # the final step (a no-op when a periodic checkpoint just saved it)
+
+
+def _train(
+    trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: CheckpointSaver, tracking: tuple
+) -> list:
+    """Train to ``config.train.steps``, writing config.json, log.csv and checkpoints, and to the
+    trackers (``tracking``: the VAE, the caller's trackers, :class:`TrackingOptions`)."""
+    config = plan.config
+    rows = _restore(trainer, run_dir, plan)
+    run_dir.write_config(saver.record)
+    log = run_dir.open_log(rows)
+    trainer.callbacks += [(1, check_finite_parameters), (config.train.checkpoint_every, saver)]
+    opened, callbacks = _trackers(run_dir, plan, *tracking)
+    trainer.callbacks += callbacks
+    finished = False
+    try:
+        _run(trainer, run_dir, config, saver, log)
+        finished = True
+    finally:
+        close_trackers(opened, failed=not finished)
     return log.rows
 
 
@@ -155,6 +191,8 @@ def train_run(
     steps: int | None = None,
     progress: bool = True,
     device: str | None = None,
+    trackers: Sequence[Tracker] = (),
+    tracking: TrackingOptions | None = None,
 ) -> Run:
     """Train ``config`` into the run directory ``out``, or continue the run there (``resume``).
 
@@ -175,7 +213,9 @@ def train_run(
     same total reproduces the uninterrupted run exactly; extending the total re-times the rest of
     the decay (from the resumed step on, as if the run had been planned that long).
     ``device`` overrides ``config.train.device`` (e.g. to resume a GPU run on a CPU: the
-    checkpoint loads on any device).
+    checkpoint loads on any device). ``[train] track`` names the run's experiment trackers
+    (:mod:`pyrodis.runs.tracking`); ``trackers`` adds tracker objects of the caller's and
+    ``tracking`` the MLflow experiment, tags and parameters of the run (a study's).
     """
     run_dir = RunDirectory(out)
     run_dir.refuse_if_locked()  # a run being trained is refused first, naming the process
@@ -195,10 +235,11 @@ def train_run(
             last = plan.step if plan.state is not None else None
             saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
             trainer, vae = _build(plan.config, device, progress)
-            rows = _train(trainer, run_dir, plan, saver)
+            rows = _train(trainer, run_dir, plan, saver, (vae, trackers, tracking))
             eval_data = build_dataset(plan.config, training=False, progress=progress)
         except BaseException:
             if not resume and (saver is None or not saver.written):
+                remove_tracking(run_dir)
                 run_dir.remove_half_made(created)
             raise
     return Run(run_dir.path, plan.config, vae.eval(), eval_data, rows, None, trainer.step)

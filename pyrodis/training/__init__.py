@@ -2,7 +2,8 @@
 
 :func:`fit` and :class:`Trainer` run SVI over minibatches of anything a PyTorch user has, with
 learning-rate schedules (:mod:`pyrodis.training.schedules`), gradient clipping, callbacks, a
-progress bar, a :class:`History` of the ELBO terms, interrupts that land on a step boundary and a
+progress bar, a :class:`History` of the ELBO terms, experiment trackers
+(:class:`TensorBoardTracker`, :class:`MLflowTracker`), interrupts that land on a step boundary and a
 complete resumable state. Any :class:`pyro.infer.ELBO` trains here; the disentangling ones are in
 :mod:`pyrodis.inference`, one layer below.
 """
@@ -19,13 +20,17 @@ from pyrodis.training.schedules import (
     warmup_constant,
     warmup_cosine,
 )
+from pyrodis.training.trackers import MLflowTracker, TensorBoardTracker, Tracker
 from pyrodis.training.trainer import Trainer
 
 __all__ = [
     "SCHEDULES",
     "History",
+    "MLflowTracker",
     "ParameterMismatch",
     "Schedule",
+    "TensorBoardTracker",
+    "Tracker",
     "Trainer",
     "TrainingInterrupted",
     "constant",

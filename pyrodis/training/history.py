@@ -58,11 +58,14 @@ class History:
 
 
 class ProgressBar:
-    """A tqdm bar that shows the last logged terms (redrawn every 30 s in a log file)."""
+    """A tqdm bar that shows the last logged terms (redrawn every 30 s in a log file), under
+    the ELBO's display names where it gives them (``TCELBO.term_labels``: ``tc_mss``...: a
+    minibatch estimate is not shown as if it were the quantity)."""
 
-    def __init__(self, total: int, initial: int) -> None:
+    def __init__(self, total: int, initial: int, labels: dict[str, str] | None = None) -> None:
         from tqdm.auto import tqdm
 
+        self._labels = dict(labels or {})
         interval = 0.1 if sys.stderr.isatty() else 30.0
         self._bar = tqdm(
             total=total, initial=initial, unit="step", dynamic_ncols=True, mininterval=interval
@@ -70,7 +73,11 @@ class ProgressBar:
 
     def update(self, row: dict[str, float] | None) -> None:
         if row is not None:
-            shown = {k: f"{v:.4g}" for k, v in row.items() if k not in ("step", "lr")}
+            shown = {
+                self._labels.get(k, k): f"{v:.4g}"
+                for k, v in row.items()
+                if k not in ("step", "lr")
+            }
             self._bar.set_postfix(shown, refresh=False)
         self._bar.update(1)
 

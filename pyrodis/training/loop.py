@@ -58,7 +58,8 @@ def run_steps(
     second signal stopping a step half-way raises KeyboardInterrupt, unsaved."""
     if steps < trainer.step:
         raise ValueError(f"steps={steps} is below the current step {trainer.step}")
-    bar = ProgressBar(steps, trainer.step) if trainer.progress else None
+    labels = getattr(trainer.elbo, "term_labels", None)
+    bar = ProgressBar(steps, trainer.step, labels) if trainer.progress else None
     consistent = True  # False while a step is half-applied
     try:
         with deferred_interrupts() as signal_state:
@@ -81,4 +82,7 @@ def run_steps(
     finally:
         if bar is not None:
             bar.close()
+        for _, fn in trainer.callbacks:  # e.g. a tracker flushes what it buffered
+            if hasattr(fn, "on_run_end"):
+                fn.on_run_end(trainer)
     return trainer.history

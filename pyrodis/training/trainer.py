@@ -55,7 +55,10 @@ class Trainer:
         clip_norm: clip the global gradient norm over all parameters to this value.
         seed: seeds the batches (the global generators are the caller's: module docstring).
         log_every: steps between history rows (means of the terms over the interval).
-        callbacks: ``(every, fn)`` pairs; ``fn(trainer, terms)`` runs after every ``every``-th step.
+        callbacks: ``(every, fn)`` pairs, ``fn(trainer, terms)`` running after every ``every``-th
+            step, or callables run after every step, such as the trackers of
+            :mod:`pyrodis.training.trackers` (a callback's ``on_run_end(trainer)``, if any, runs
+            when :meth:`run` returns or stops).
         progress: show a progress bar with the live terms and images per second.
         device: move every batch there before the model sees it (``"cuda"``, ``"auto"``, ...;
             ``None`` leaves batches where the data made them). Put the model's parameters on
@@ -77,7 +80,7 @@ class Trainer:
         clip_norm: float | None = None,
         seed: int = 0,
         log_every: int = 100,
-        callbacks: Sequence[tuple[int, Callback]] = (),
+        callbacks: Sequence[tuple[int, Callback] | Callback] = (),
         progress: bool = True,
         model_args: Callable[[Any, torch.Tensor], tuple] | None = None,
         device: str | torch.device | None = None,
@@ -98,7 +101,7 @@ class Trainer:
         self.schedule = schedule
         self.clip_norm = clip_norm
         self.seed = seed
-        self.callbacks = list(callbacks)
+        self.callbacks = [c if isinstance(c, tuple) else (1, c) for c in callbacks]
         self.progress = progress
         self.model_args = model_args or call_args_for(model)
         self.step = 0

@@ -12,9 +12,9 @@ from torch.utils.data import DataLoader
 
 import pyrodis.data.images as images_module
 from pyrodis.data import ImageFolder, as_source, make_loader
-from pyrodis.inference import fit
 from pyrodis.inference.beta_elbo import BetaELBO
 from pyrodis.models import VAE
+from pyrodis.training import fit
 
 
 @pytest.fixture(autouse=True)

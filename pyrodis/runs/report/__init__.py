@@ -8,21 +8,11 @@ and :mod:`~pyrodis.runs.report.html` is the HTML they share (also the study repo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrodis.lazy_exports import lazy_exports
 
 _HOMES = {"SECTIONS": "run_report", "report_numbers": "run_report", "write_report": "run_report"}
 
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'pyrodis.runs.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"pyrodis.runs.report.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

@@ -29,6 +29,7 @@ from pyrodis.diagnostics import (
     plot_training_curves,
 )
 from pyrodis.diagnostics.decomposition import DEFAULT_SUBSET_SIZE
+from pyrodis.diagnostics.latent_names import label_latents
 from pyrodis.diagnostics.training_plots import history_terms
 from pyrodis.runs.report import html
 from pyrodis.runs.report.pair_runs import changed_latent_table, pair_section
@@ -205,6 +206,7 @@ def write_report(
     decomposition = agg.decomposition(reference_size=reference_size, seed=seed)
     mi = agg.mutual_information() if agg.factors is not None else None
     numbers = report_numbers(agg, decomposition, mi)
+    numbers["latent_names"] = label_latents(numbers["latent_names"], run.path)
     figs = _Figures(fig_dir)
     picture_figures(run, agg, _decode(vae), figs, seed=seed)
     _posterior_figures(run, agg, figs)

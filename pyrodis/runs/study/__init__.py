@@ -12,8 +12,7 @@ importing the package does not start Ray or load SciPy.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pyrodis.lazy_exports import lazy_exports
 
 _HOMES = {
     "SPEC_FILE": "ray_runner",
@@ -29,13 +28,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'pyrodis.runs.study' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"pyrodis.runs.study.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

@@ -6,6 +6,8 @@ A study file is TOML (``docs/runs.rst``, Studies)::
     name = "tc-vs-beta"
     seeds = [0, 1, 2]
     budget = "cpu"                     # the presets' budget
+    eval_seed = "per-run"              # or an integer: every run scored on the same draws
+    track = "mlflow"                   # optional: every trial an MLflow run ("mlflow:URI")
     [base]                             # dotted run-config keys applied to every trial
     "train.steps" = 1500
     [[grid]]                           # one entry per objective: a preset and values to cross
@@ -56,12 +58,19 @@ class StudySpec:
     name: str
     seeds: list[int]
     budget: str = "cpu"
+    #: "per-run" (each run evaluated with its training seed) or one seed for every run
+    eval_seed: str | int = "per-run"
     base: dict[str, Any] = field(default_factory=dict)
     grid: list[GridEntry] = field(default_factory=list)
+    #: "mlflow" or "mlflow:URI": the study as an MLflow experiment (pyrodis.runs.study.tracking)
+    track: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The study as the nested dict of its TOML file (round-trips through :func:`read_study`)."""
         study = {"name": self.name, "seeds": list(self.seeds), "budget": self.budget}
+        study["eval_seed"] = self.eval_seed
+        if self.track is not None:
+            study["track"] = self.track
         grid = [{"preset": g.preset, **g.values} for g in self.grid]
         return {"study": study, "base": dict(self.base), "grid": grid}
 
@@ -94,6 +103,11 @@ def _nested(dotted: dict[str, Any], where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in dotted.items():
         parts = key.split(".")
+        if key == "eval.seed":
+            raise StudyError(
+                f"{where}: 'eval.seed' is the study's evaluation protocol: set [study] eval_seed "
+                '= "per-run" (each run its own training seed) or an integer (one for every run)'
+            )
         if key in ("seed", "preset") or len(parts) > 2 or not all(parts):
             raise StudyError(
                 f"{where}: key {key!r} must be a dotted run-config key such as 'objective.beta' "
@@ -149,12 +163,33 @@ def parse_study(data: dict[str, Any]) -> StudySpec:
     budget = head.get("budget", "cpu")
     if budget not in BUDGETS:
         raise StudyError(f"[study] budget must be one of {list(BUDGETS)}, got {budget!r}")
-    extra = sorted(set(head) - {"name", "seeds", "budget"})
+    extra = sorted(set(head) - {"name", "seeds", "budget", "eval_seed", "track"})
     if extra:
-        raise StudyError(f"unknown [study] keys {extra}; valid: name, seeds, budget")
+        raise StudyError(
+            f"unknown [study] keys {extra}; valid: name, seeds, budget, eval_seed, track"
+        )
+    eval_seed = _eval_seed(head.get("eval_seed", "per-run"))
+    track = head.get("track")
+    if track is not None and (
+        not isinstance(track, str) or track.partition(":")[0] != "mlflow" or track == "mlflow:"
+    ):
+        raise StudyError(f'[study] track must be "mlflow" or "mlflow:URI", got {track!r}')
     base = data.get("base", {})
     _nested(base, "[base]")
-    return StudySpec(name, list(seeds), budget, dict(base), _parse_grid(data.get("grid")))
+    grid = _parse_grid(data.get("grid"))
+    return StudySpec(name, list(seeds), budget, eval_seed, dict(base), grid, track)
+
+
+def _eval_seed(value: Any) -> str | int:
+    """``"per-run"`` or a seed in [0, 2**32) (``docs/runs.rst``, the evaluation protocol)."""
+    if value == "per-run" or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
+    ):
+        return value
+    raise StudyError(
+        f'[study] eval_seed must be "per-run" (each run scored on draws of its own training '
+        f"seed) or an integer in [0, 2**32) (every run scored on the same draws), got {value!r}"
+    )
 
 
 def read_study(source: str | Path | dict[str, Any] | StudySpec) -> StudySpec:
@@ -205,7 +240,10 @@ def _config(spec: StudySpec, entry: GridEntry, params: dict[str, Any], seed: int
         build_elbo(config)
         build_schedule(config)
         _check_eval(config)
-        return merge(config, {"seed": seed})
+        config = merge(config, {"seed": seed})
+        if spec.eval_seed != "per-run":
+            config = merge(config, {"eval": {"seed": spec.eval_seed}})
+        return config
     except ConfigError as err:
         raise StudyError(f"{where}: {err}") from err
 

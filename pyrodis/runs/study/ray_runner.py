@@ -37,6 +37,7 @@ from pyrodis.openmp import set_passive_wait
 from pyrodis.runs.run_directory import RunDirectory
 from pyrodis.runs.study.file import StudyError, StudySpec, Trial, expand_trials, read_study
 from pyrodis.runs.study.results_table import write_results
+from pyrodis.runs.study.tracking import open_study_run, tracked_config, trial_tracking
 from pyrodis.runs.study.trial import RUNS_DIR, one_line, read_record, run_trial, write_record
 
 __all__ = ["SPEC_FILE", "run_study"]
@@ -154,9 +155,13 @@ def _task(ray: Any, threads: int) -> Any:
     )
 
 
-def _submit(task: Any, out: Path, trial: Trial, threads: int) -> Any:
+def _submit(task: Any, out: Path, trial: Trial, threads: int, tracked: tuple) -> Any:
+    """Queue the trial; ``tracked``: the study and its MLflow run (None when untracked)."""
     write_record(out, trial.trial_id, status="queued", submitted=time.time())
-    return task.remote(str(out), trial.trial_id, trial.config.to_dict(), threads)
+    spec, study_run = tracked
+    config = tracked_config(trial, study_run)
+    tracking = trial_tracking(spec, trial, study_run) if study_run else None
+    return task.remote(str(out), trial.trial_id, config, threads, tracking)
 
 
 def _outcome(ray: Any, ref: Any) -> dict[str, Any]:
@@ -194,13 +199,14 @@ def _finish(out: Path, trial: Trial, result: dict[str, Any], retries: int) -> tu
     return ("retry" if result["retryable"] and failures <= retries else "failed"), rec
 
 
-def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, concurrent, threads, retries):
+def _execute(ray, out: Path, todo: list[Trial], progress: _Progress, limits: tuple, tracked):
+    concurrent, threads, retries = limits
     queue, pending, task = deque(todo), {}, _task(ray, threads)
     try:
         while queue or pending:
             while queue and len(pending) < concurrent:
                 trial = queue.popleft()
-                pending[_submit(task, out, trial, threads)] = trial
+                pending[_submit(task, out, trial, threads, tracked)] = trial
             progress.running = len(pending)
             progress.update()
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
@@ -261,9 +267,10 @@ def run_study(
     failed = len(trials) - len(finished) - len(todo)
     status = _Progress(spec.name, len(trials), len(finished), failed, progress)
     if todo:
+        tracked = (spec, open_study_run(out, spec))  # MLflow: the study's run, made once
         with _ray_session(address) as ray:
             concurrent, threads = _capacity(ray, max_concurrent, threads_per_trial)
-            _execute(ray, out, todo, status, concurrent, threads, retries)
+            _execute(ray, out, todo, status, (concurrent, threads, retries), tracked)
     else:
         status.update(final=True)
     return write_results(out, spec, trials)

@@ -1,7 +1,8 @@
 """The study's results table: one row per trial, read back from its run directory and record.
 
 Columns: ``study, trial, setting, preset, objective``, every varied key (``objective.beta`` …),
-``seed, status, failures, error, steps, wall_s``, the final ELBO terms (``final.<term>``, the last
+``seed, eval_seed`` (the seed of its evaluation draws: ``metrics.json``'s, else the one its config
+will use; ``docs/runs.rst``), ``status, failures, error, steps, wall_s``, the final ELBO terms (``final.<term>``, the last
 row of ``log.csv``) and every metric value (``<metric>.<sub_score>``, read generically from
 ``metrics.json``). Written to ``DIR/results.csv`` and, when pandas and pyarrow are installed,
 ``DIR/results.parquet``.
@@ -40,6 +41,14 @@ def _metrics(run_dir: Path) -> dict[str, float]:
     return {row[0]: row[1] for row in metric_rows(json.loads(path.read_text())) if row[1] != ""}
 
 
+def _eval_seed(run_dir: Path, trial: Trial) -> int:
+    """The seed the run was evaluated with (``metrics.json``), else the one it will be."""
+    recorded = (RunDirectory(run_dir).read_metrics() or {}).get("seed")
+    if recorded is not None:
+        return int(recorded)
+    return trial.seed if trial.config.eval.seed is None else trial.config.eval.seed
+
+
 def _final_terms(run_dir: Path) -> tuple[int | None, dict[str, float]]:
     rows = RunDirectory(run_dir).read_log()
     if not rows:
@@ -64,6 +73,7 @@ def trial_row(out: Path, spec: StudySpec, trial: Trial) -> dict[str, Any]:
     row.update({key: _cell(trial.params.get(key)) for key in spec.varied_keys})
     row.update(
         seed=trial.seed,
+        eval_seed=_eval_seed(run_dir, trial),
         status=record.get("status", "pending"),
         failures=record.get("failures", 0),
         error=record.get("error") or "",

@@ -57,17 +57,21 @@ def limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_and_evaluate(run_dir: Path, config: dict[str, Any]) -> int:
+def _train_and_evaluate(run_dir: Path, config: dict[str, Any], tracking: dict | None) -> int:
     from pyrodis.runs.config import Config
     from pyrodis.runs.evaluate import evaluate_run
     from pyrodis.runs.run_directory import RunDirectory
+    from pyrodis.runs.tracking import TrackingOptions
     from pyrodis.runs.train import train_run
 
     cfg = Config.from_dict(config)
+    options = TrackingOptions(**tracking) if tracking else None
     if RunDirectory(run_dir).config_file.exists():  # interrupted or failed before: continue exactly
-        run = train_run(run_dir, resume=True, steps=cfg.train.steps, progress=False)
+        run = train_run(
+            run_dir, resume=True, steps=cfg.train.steps, progress=False, tracking=options
+        )
     else:
-        run = train_run(run_dir, cfg, progress=False)
+        run = train_run(run_dir, cfg, progress=False, tracking=options)
     evaluate_run(run_dir)
     return int(run.step)
 
@@ -81,8 +85,11 @@ def one_line(err: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> dict[str, Any]:
+def run_trial(
+    out: str, trial_id: str, config: dict[str, Any], threads: int, tracking: dict | None = None
+) -> dict[str, Any]:
     """Train and evaluate one trial in this process; never raises for the trial's own errors.
+    ``tracking``: the fields of the trial's :class:`~pyrodis.runs.tracking.TrackingOptions`.
 
     Returns ``{"status": "done", "steps", "seconds"}`` or ``{"status": "failed", "error",
     "retryable", "seconds"}``; a configuration error, a diverged loss or a directory that is not
@@ -97,7 +104,7 @@ def run_trial(out: str, trial_id: str, config: dict[str, Any], threads: int) -> 
         write_record(
             out, trial_id, status="running", host=socket.gethostname(), pid=os.getpid(), active=True
         )
-        steps = _train_and_evaluate(Path(out) / RUNS_DIR / trial_id, config)
+        steps = _train_and_evaluate(Path(out) / RUNS_DIR / trial_id, config, tracking)
     except Exception as err:  # the trial fails alone; the study goes on
         return {
             "status": "failed",

@@ -134,6 +134,7 @@ def test_study_runs_to_a_full_results_table(study):
         assert float(r["unsupervised.num_active_dims"]) >= 0
         metrics = json.loads((out / "runs" / r["trial"] / "metrics.json").read_text())
         assert float(r["mig.mig"]) == pytest.approx(metrics["mig"]["mig"]["value"])
+        assert int(r["eval_seed"]) == int(r["seed"]) == metrics["seed"]  # eval_seed: per-run
     assert (out / "results.parquet").exists() or pytest.importorskip("pyarrow")
 
 

@@ -1,5 +1,6 @@
 """The study files we ship are valid: every trial's config builds before anything runs."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,52 @@ def test_locatello_mini_crosses_five_objectives_with_three_seeds_each():
     assert len(trials) == 27
     weak = [t for t in trials if t.config.preset == "ada-gvae"]
     assert {t.config.data.pairs_k for t in weak} == {1} and len(weak) == 3
+
+
+def _tiny(**study):
+    return {
+        "study": {"name": "t", "seeds": [0, 3], **study},
+        "base": {"model.architecture": "burgess", "train.steps": 2},
+        "grid": [{"preset": "beta-vae", "objective.beta": [1.0]}],
+    }
+
+
+@pytest.mark.parametrize("option, expected", [({}, [0, 3]), ({"eval_seed": 7}, [7, 7])])
+def test_the_evaluation_seed_is_a_study_option(tmp_path, option, expected):
+    from pyrodis.runs.study.results_table import trial_row
+
+    spec = read_study(_tiny(**option))
+    trials = expand_trials(spec)
+    assert read_study(spec.to_dict()).eval_seed == spec.eval_seed  # round trip
+    # the results row says which draws each run is (or will be) scored on
+    assert [trial_row(tmp_path, spec, t)["eval_seed"] for t in trials] == expected
+
+
+@pytest.mark.parametrize(
+    "study, base, message",
+    [
+        ({"eval_seed": "shared"}, {}, "eval_seed must be"),
+        ({"eval_seed": -1}, {}, "eval_seed must be"),
+        ({}, {"eval.seed": 3}, r"\[study\] eval_seed"),
+    ],
+)
+def test_a_wrong_evaluation_seed_is_refused_with_the_fix(study, base, message):
+    from pyrodis.runs.study.file import StudyError
+
+    data = _tiny(**study)
+    data["base"].update(base)
+    with pytest.raises(StudyError, match=message):
+        expand_trials(read_study(data))
+
+
+def test_a_study_evaluation_seed_is_the_one_a_run_is_scored_with(tmp_path):
+    from pyrodis.runs.evaluate import evaluate_run
+    from pyrodis.runs.train import train_run
+
+    data = _tiny(eval_seed=7)
+    data["base"].update({"model.latent_dim": 2, "train.batch_size": 8, "optim.warmup_steps": 0,
+                         "eval.metrics": ["mig"], "eval.options": {"mig": {"num_train": 100}}})  # fmt: skip
+    trial = expand_trials(read_study(data))[1]  # training seed 3
+    train_run(tmp_path / "run", trial.config, progress=False)
+    evaluate_run(tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["seed"] == 7
