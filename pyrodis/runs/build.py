@@ -11,7 +11,7 @@ import torch
 from pyrodis.data import CorrelatedFactors, PairedFactors, get_dataset, open_images
 from pyrodis.devices import resolve_device
 from pyrodis.models import VAE, PairVAE
-from pyrodis.runs.config import OWN_IMAGES, Config, ConfigError
+from pyrodis.runs.config import Config, ConfigError
 from pyrodis.runs.objectives import build_objective
 from pyrodis.training.schedules import Schedule, make_schedule
 
@@ -22,6 +22,7 @@ __all__ = [
     "build_model",
     "build_schedule",
     "open_images_of",
+    "OWN_IMAGES",
 ]
 
 
@@ -48,6 +49,11 @@ def build_dataset(config: Config, training: bool = True, progress: bool = True) 
     supervision, if configured (evaluation always uses the independent grid of single images).
     ``data.name = "images"``: your own images at ``data.path`` (:func:`open_images_of`; a
     progress bar while a new folder is decoded, unless ``progress`` is False)."""
+    if config.data.labels and config.data.name != OWN_IMAGES:
+        raise ConfigError(
+            f"data.labels is for your own images (data.name = {OWN_IMAGES!r}, --data PATH); "
+            f"{config.data.name!r} has its own factors"
+        )
     if config.data.name == OWN_IMAGES:
         dataset = open_images_of(config, progress)
     else:
@@ -76,6 +82,8 @@ def build_dataset(config: Config, training: bool = True, progress: bool = True) 
     return dataset
 
 
+#: ``data.name`` of your own images (a folder or an array file at ``data.path``)
+OWN_IMAGES = "images"
 _WARNED: set[str] = set()
 
 
@@ -84,6 +92,11 @@ def open_images_of(config: Config, progress: bool = True) -> Any:
     ``docs/data.rst``, or an array file), at ``data.size``/``channels``/``crop``; bad data is a
     :class:`ConfigError` saying what to fix, and the folder is never written to."""
     data = config.data
+    if not data.path:
+        raise ConfigError(
+            f'data.name = "{OWN_IMAGES}" needs data.path: a folder of images or an array file '
+            "(pyrodis train --data PATH)"
+        )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -3,8 +3,7 @@
 A config has a top-level ``seed`` and ``preset`` and six tables::
 
     seed = 0
-    [data]       name, path, correlated, correlation_sigma, pairs_k; for your own images
-                 (name = "images", path = a folder or array file): size, channels, crop, labels
+    [data]       name, path, correlated, correlation_sigma, pairs_k, size, channels, crop, labels
     [model]      latent_dim, architecture, likelihood, aggregation
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
@@ -40,9 +39,6 @@ class ConfigError(ValueError):
     """A configuration value, key or file is invalid; the message says how to fix it."""
 
 
-#: ``data.name`` of your own images (a folder or an array file at ``data.path``)
-OWN_IMAGES = "images"
-
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
@@ -72,13 +68,11 @@ class DataConfig:
     pairs_k: int | str | None = _check(
         lambda v: v == "random" or (isinstance(v, int) and v >= 1), '>= 1 or "random"', default=None
     )
-    #: your own images (name = "images"): side of the square images (the conv networks' sizes)
+    #: your own images (name = "images", path = a folder or an array file; docs/data.rst): the
+    #: square side, 1 | 3 | None (from the files) channels, the crop, a labels file (CSV)
     size: int = _check(lambda v: v in (32, 64, 128), "32, 64 or 128", default=64)
-    #: 1 (grey), 3 (RGB) or None (decided from the files)
     channels: int | None = _check(lambda v: v in (1, 3), "1 or 3 (or unset)", default=None)
-    #: "center" (crop to a square) or "none" (squeeze the whole image)
     crop: str = _check(lambda v: v in ("center", "none"), '"center" or "none"', default="center")
-    #: a labels file (CSV) naming some of the images: the metrics that apply to labels run on it
     labels: str | None = None
 
 
@@ -262,16 +256,6 @@ def merge(config: Config, data: dict[str, Any]) -> Config:
         raise ConfigError(
             "weak supervision needs both data.pairs_k (pairs that differ in k factors) and "
             "model.aggregation ('gvae' or 'ml-vae'); set both, or neither for single images"
-        )
-    if out.data.name == OWN_IMAGES and not out.data.path:
-        raise ConfigError(
-            f'data.name = "{OWN_IMAGES}" needs data.path: a folder of images or an array file '
-            "(pyrodis train --data PATH)"
-        )
-    if out.data.labels and out.data.name != OWN_IMAGES:
-        raise ConfigError(
-            f"data.labels is for your own images (data.name = {OWN_IMAGES!r}, --data PATH); "
-            f"{out.data.name!r} has its own factors"
         )
     if len(out.optim.betas) != 2 or not all(0 <= b < 1 for b in out.optim.betas):
         raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {out.optim.betas}")

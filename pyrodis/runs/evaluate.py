@@ -68,19 +68,14 @@ def evaluate_run(
     options = _checked_options(run_dir, cfg, names, options, repeats)
     if seed is None:  # the config's evaluation seed, else the run's own (docs/runs.rst)
         seed = cfg.seed if cfg.eval.seed is None else cfg.eval.seed
-    encoder = run.vae.representation(representation)
-    extra: dict[str, Any] = {}
+    encoder, extra = run.vae.representation(representation), {}
+    kwargs = dict(seed=seed, repeats=repeats or cfg.eval.repeats, options=options)
     try:
         if own_images:
-            result, extra = evaluate_images(
-                run, names, encoder, labels=labels or cfg.data.labels, seed=seed,
-                repeats=repeats or cfg.eval.repeats, options=options,
-            )  # fmt: skip
+            labels = labels or cfg.data.labels
+            result, extra = evaluate_images(run, names, encoder, labels=labels, **kwargs)
         else:
-            result = evaluate(
-                encoder, run.dataset, metrics=names, seed=seed,
-                repeats=repeats or cfg.eval.repeats, options=options,
-            )  # fmt: skip
+            result = evaluate(encoder, run.dataset, metrics=names, **kwargs)
     except (TypeError, ValueError) as err:  # unknown metric or protocol keyword
         if isinstance(err, ConfigError):
             raise

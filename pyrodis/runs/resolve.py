@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pyrodis.runs.build import OWN_IMAGES
 from pyrodis.runs.config import (
-    OWN_IMAGES,
     Config,
     ConfigError,
     merge,
