@@ -39,6 +39,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     flags = {"--preset": args.preset, "--config": args.config, "--set": args.overrides}
     flags.update({"--dataset": args.dataset, "--seed": args.seed, "--track": args.track})
+    flags.update({"--data": args.data, "--labels": args.labels})
     check_resume(bool(args.resume), [f for f, v in flags.items() if v not in (None, [], "")])
     config = None
     if not args.resume:
@@ -48,6 +49,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             config_file=args.config,
             dataset=args.dataset,
             data_path=args.data_path,
+            images=args.data,
+            labels=args.labels,
             seed=args.seed,
             device=args.device,
             overrides=[*args.overrides, *_track_override(args.track)],
@@ -106,10 +109,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         representation=args.representation,
         device=args.device or "cpu",
+        labels=args.labels,
     )
     print(result.table())
+    _print_unscored(args.run)
     print(f"wrote {args.run / 'metrics.json'}")
     return 0
+
+
+def _print_unscored(run) -> None:
+    """The label-free evidence and the metrics not computed, with why (runs on own images)."""
+    from pyrodis.runs.run_directory import RunDirectory
+
+    record = RunDirectory(run).read_metrics() or {}
+    if "label_free" in record:
+        found = ", ".join(f"{k} {v['value']:.4g}" for k, v in record["label_free"].items())
+        print(f"label-free evidence: {found}")
+    for key, what in (("needs_labels", "needs labels"), ("not_applicable", "not applicable")):
+        by_reason: dict[str, list[str]] = {}
+        for metric, why in record.get(key, {}).items():
+            by_reason.setdefault(why, []).append(metric)
+        for why, metrics in by_reason.items():
+            print(f"{what}: {', '.join(metrics)}: {why}")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -137,13 +158,17 @@ def _cmd_explore(args: argparse.Namespace) -> int:
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
-    from pyrodis.data import list_datasets
+    from pyrodis.data import DATA_PATH_HELP, list_datasets
 
     found = {None: "procedural", True: "files found", False: "files missing"}
     for d in list_datasets():
         factors = ", ".join(f"{k} {v}" for k, v in d["factors"].items())
         print(f"{d['name']:16s} {found[d['files_found']]:13s} {factors}")
     print("\n--data-path FILE|DIR (or $PYRODIS_DATA): where the official files are (docs/data.rst)")
+    print(
+        f"\nyour own images, factors unknown: pyrodis train --data PATH, where PATH is {DATA_PATH_HELP}"
+    )
+    print("  --labels FILE.csv: labels of some of them (a header, one row per file name)")
     return 0
 
 
@@ -197,6 +222,17 @@ _COMMANDS = {
 }
 
 
+def _show_warnings_plainly(prefix: str) -> None:
+    """Warnings (e.g. the image files skipped) as one line ``prefix: warning: message``, not
+    Python's file:line form."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prefix}: warning: {message}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pyrodis`` command."""
     parser = build_parser()
@@ -211,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from pyrodis.runs.checkpoint import CheckpointError
 
+    _show_warnings_plainly(f"pyrodis {args.command}")
     try:
         return _COMMANDS[args.command](args)
     except (ConfigError, CheckpointError, FileExistsError, FileNotFoundError) as err:

@@ -12,6 +12,8 @@ examples:
   pyrodis train --preset beta-tcvae --dataset dsprites --out runs/tc
   pyrodis train --preset factor-vae --budget paper --set objective.gamma=10 --out runs/fvae
   pyrodis train --config my.toml --steps 20000 --out runs/mine
+  pyrodis train --preset beta-tcvae --data photos/ --out runs/photos   # your own images
+  pyrodis train --preset beta-vae --data photos/ --labels photos.csv --set data.size=32
   pyrodis train --resume runs/tc --steps 12000     # continue runs/tc up to step 12000
   pyrodis train --preset beta-vae --track tensorboard --track mlflow --out runs/b
 
@@ -70,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="official dataset file or directory (for scream-dsprites: the background picture)",
     )
+    train.add_argument(
+        "--data",
+        type=Path,
+        metavar="PATH",
+        help="your own images, factors unknown: a folder of PNG/JPEG/WebP/BMP files or an "
+        "array file (.npy/.npz/.h5); sets data.name='images' (size: --set data.size=32|64|128)",
+    )
+    train.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE.csv",
+        help="labels of some of your images (a header, one row per file): the metrics that "
+        "apply to labels run on them",
+    )
     train.add_argument("--steps", type=int, help="the run's total number of training steps")
     train.add_argument("--seed", type=int, help="random seed (model init, batches, sampling)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/NAME-TIMESTAMP)")
@@ -96,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", type=Path, metavar="RUN", help="run directory")
     evaluate.add_argument(
         "--metrics", help="comma-separated metric names (default: the run's eval.metrics)"
+    )
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE.csv",
+        help="labels of some of the run's images (own images only): MIG, DCI, SAP, modularity "
+        "and IRS run on the labelled files (default: the run's data.labels)",
     )
     evaluate.add_argument("--repeats", type=int, help="independent evaluation draws (CI over them)")
     evaluate.add_argument("--seed", type=int, help="evaluation seed (default: the run's seed)")

@@ -66,6 +66,7 @@ RUNS_ROOMS = {
     "divergence": "runs.training",
     "train": "runs.training",
     "evaluate": "runs.training",
+    "evaluate_images": "runs.training",
     "tracking": "runs.training",
     "tracked_images": "runs.training",
 }

@@ -29,7 +29,14 @@ The building blocks (``importance_matrix``, ``disentanglement_completeness``,
 from .beta_vae import beta_vae, beta_vae_points
 from .dci import dci, dci_from_codes, disentanglement_completeness, importance_matrix
 from .discretize import histogram_discretize
-from .evaluate import DEFAULT_METRICS, METRICS, EvaluationResult, evaluate, repeat_seeds
+from .evaluate import (
+    CODE_ONLY_METRICS,
+    DEFAULT_METRICS,
+    METRICS,
+    EvaluationResult,
+    evaluate,
+    repeat_seeds,
+)
 from .factor_vae import factor_vae, factor_vae_votes
 from .irs import irs, irs_from_codes
 from .mig import mig, mig_from_codes
@@ -64,6 +71,7 @@ from .sap import sap_score as sap_score
 from .unsupervised import unsupervised_scores as unsupervised_scores
 
 __all__ = [
+    "CODE_ONLY_METRICS",
     "DEFAULT_METRICS",
     "METRICS",
     "CachedRepresentation",

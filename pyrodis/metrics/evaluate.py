@@ -24,6 +24,7 @@ import numpy as np
 from .beta_vae import beta_vae
 from .dci import dci
 from .factor_vae import factor_vae
+from .ground_truth import has_factors
 from .irs import irs
 from .mig import mig
 from .modularity import modularity
@@ -182,6 +183,20 @@ def repeat_seeds(seed: int | None, repeats: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
 
 
+#: the metrics computed from codes alone, which also run on a dataset without factors
+CODE_ONLY_METRICS: tuple[str, ...] = ("unsupervised",)
+
+
+def _check_factors_known(dataset, names: Sequence[str]) -> None:
+    needs = [n for n in names if n not in CODE_ONLY_METRICS]
+    if needs and not has_factors(dataset):
+        raise ValueError(
+            f"the metrics {needs} compare codes with ground-truth factors, and "
+            f"{type(dataset).__name__} has none; compute {list(CODE_ONLY_METRICS)} on it, or "
+            "attach the labels you have (pyrodis.data.read_labels) and evaluate those"
+        )
+
+
 def evaluate(
     representation: Representation,
     dataset,
@@ -199,7 +214,9 @@ def evaluate(
         representation: callable(observations (n, C, H, W) float32 tensor) -> codes (n, d)
             (numpy or torch): the encoder mean for the reference numbers, a posterior sample for
             the "sampled" representation.
-        dataset: ground-truth dataset (``factor_sizes``, ``sample_factors``, ``observations``).
+        dataset: ground-truth dataset (``factor_sizes``, ``sample_factors``, ``observations``);
+            a dataset without factors (``len``, ``observations(indices)``) takes only
+            :data:`CODE_ONLY_METRICS`.
         metrics: names from :data:`METRICS`; default all but ``"mig_chen"``.
         seed: integer seed (repeat seeds are spawned from it; see :func:`repeat_seeds`).
         repeats: independent evaluation draws.
@@ -210,6 +227,7 @@ def evaluate(
     """
     names = list(DEFAULT_METRICS if metrics is None else metrics)
     check_options(names, options)
+    _check_factors_known(dataset, names)
     options = dict(options or {})
     if "mig_chen" in names:
         if posterior is None:

@@ -82,6 +82,42 @@ def points_of(dataset) -> FactorPoints:
     return FactorPoints(dataset)
 
 
+class ObservedPoints(FactorPoints):
+    """A point is a row index of a dataset WITHOUT factors (your own images): only ``len`` and
+    ``observations(indices)`` are needed; ``factors`` is ``None``.  Points are drawn uniformly
+    with replacement, which is how the factor grids draw them too."""
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, len(self.dataset), size=int(n), dtype=np.int64)
+
+    def factors(self, keys: np.ndarray) -> None:
+        return None
+
+    def observations(self, keys: np.ndarray):
+        return self.dataset.observations(keys)
+
+
+def has_factors(dataset) -> bool:
+    """Whether ``dataset`` says what its factors are (``factor_sizes``)."""
+    return getattr(dataset, "factor_sizes", None) is not None
+
+
+def observed_points(dataset) -> FactorPoints:
+    """:func:`points_of` for a ground-truth dataset; :class:`ObservedPoints` for a dataset of
+    observations without factors (the protocols that need only codes: unsupervised scores, UDR)."""
+    if has_factors(dataset):
+        return points_of(dataset)
+    if not (hasattr(dataset, "observations") and hasattr(dataset, "__len__")):
+        raise TypeError(
+            f"dataset {type(dataset).__name__} has neither factor_sizes nor __len__ and "
+            "observations(indices); pass a ground-truth dataset or an image dataset "
+            "(pyrodis.data.open_images)"
+        )
+    if len(dataset) < 2:
+        raise ValueError(f"the dataset has {len(dataset)} observations; at least 2 are needed")
+    return ObservedPoints(dataset)
+
+
 def informative_factors(dataset) -> np.ndarray:
     """Indices of the factors with more than one value (e.g. dSprites' colour is left out)."""
     idx = np.flatnonzero(np.asarray(check_dataset(dataset)) > 1)

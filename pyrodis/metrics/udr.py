@@ -23,7 +23,7 @@ import numpy as np
 from pyrodis.seeding import as_generator
 
 from .checks import check_codes
-from .ground_truth import points_of
+from .ground_truth import observed_points
 from .sampling import Representation, encode_points
 
 CORRELATIONS = ("lasso", "spearman")
@@ -120,8 +120,9 @@ def udr(
 
     ``num_points`` points are drawn from ``seed`` (one call) and every representation
     encodes the same observations; ``kl`` optionally gives each model's mean KL per code.
+    UDR needs no factors: ``dataset`` may be a dataset of observations only (your own images).
     """
-    points = points_of(dataset)
+    points = observed_points(dataset)
     keys = points.draw(int(num_points), as_generator(seed))
     codes = [encode_points(rep, points, keys) for rep in representations]
     return udr_from_codes(codes, kl, correlation, alpha, kl_threshold, activity_threshold)

@@ -20,8 +20,9 @@ import numpy as np
 
 from .checks import check_codes
 from .discretize import histogram_discretize
+from .ground_truth import has_factors, observed_points
 from .plugin_mi import mutual_info_matrix
-from .sampling import Representation, code_sets
+from .sampling import Representation, code_sets, encode_points, sample_batches
 
 
 def _covariance(codes) -> np.ndarray:
@@ -93,8 +94,18 @@ def unsupervised(
     num_bins: int = 20,
 ) -> dict[str, float]:
     """Unsupervised scores of a representation on ``num_train`` codes sampled in batches of
-    ``batch_size`` from ``seed`` (Locatello et al. 2019), plus the number of active units."""
-    ((codes, _),) = code_sets(representation, dataset, seed, [num_train], batch_size)
+    ``batch_size`` from ``seed`` (Locatello et al. 2019), plus the number of active units.
+
+    ``dataset`` is a ground-truth dataset or one WITHOUT factors (``len`` and
+    ``observations(indices)``, e.g. :func:`pyrodis.data.open_images`): these scores need only
+    codes, so its points are drawn uniformly by row."""
+    if has_factors(dataset):
+        ((codes, _),) = code_sets(representation, dataset, seed, [num_train], batch_size)
+    else:
+        points = observed_points(dataset)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        keys = sample_batches(points, int(num_train), rng, batch_size)
+        codes = encode_points(representation, points, keys)
     return unsupervised_from_codes(codes, num_bins)
 
 

@@ -3,7 +3,7 @@
 A config has a top-level ``seed`` and ``preset`` and six tables::
 
     seed = 0
-    [data]       name, path, correlated, correlation_sigma, pairs_k
+    [data]       name, path, correlated, correlation_sigma, pairs_k, size, channels, crop, labels
     [model]      latent_dim, architecture, likelihood, aggregation
     [objective]  name, and the ELBO's own keyword arguments (e.g. beta = 6.0)
     [optim]      lr, betas, schedule, warmup_steps, lr_floor, clip_norm
@@ -60,6 +60,12 @@ class DataConfig:
     pairs_k: int | str | None = _check(
         lambda v: v == "random" or (isinstance(v, int) and v >= 1), '>= 1 or "random"', default=None
     )
+    #: your own images (name = "images", path = a folder or an array file; docs/data.rst): the
+    #: square side, 1 | 3 | None (from the files) channels, the crop, a labels file (CSV)
+    size: int = _check(lambda v: v in (32, 64, 128), "32, 64 or 128", default=64)
+    channels: int | None = _check(lambda v: v in (1, 3), "1 or 3 (or unset)", default=None)
+    crop: str = _check(lambda v: v in ("center", "none"), '"center" or "none"', default="center")
+    labels: str | None = None
 
 
 @dataclass

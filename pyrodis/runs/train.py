@@ -105,7 +105,7 @@ def _build(config: Config, device: str | None, progress: bool) -> tuple[Trainer,
     schedule = build_schedule(config)
     check_trackers(config)
     pyro.set_rng_seed(config.seed)
-    train_data = build_dataset(config, training=True)
+    train_data = build_dataset(config, training=True, progress=progress)
     if config.train.batch_size > len(train_data):
         raise ConfigError(
             f"train.batch_size={config.train.batch_size} is larger than the dataset "
@@ -250,7 +250,7 @@ def train_run(
             saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
             trainer, vae = _build(plan.config, device, progress)
             rows = _train(trainer, run_dir, plan, saver, (vae, trackers, tracking))
-            eval_data = build_dataset(plan.config, training=False)
+            eval_data = build_dataset(plan.config, training=False, progress=progress)
         except BaseException as err:
             removed = not resume and (saver is None or not saver.written)
             if removed:

@@ -19,6 +19,7 @@ HISTORY = [
 ALL_FIGURES = (
     "traversals",
     "reconstructions",
+    "samples",
     "kl_per_dim",
     "marginals",
     "mi_heatmap",
@@ -63,7 +64,11 @@ def test_report_has_every_section_figure_and_number(tmp_path):
     for fig in ALL_FIGURES:
         assert f'id="fig-{fig}"' in text and (tmp_path / "run/figures" / f"{fig}.png").exists()
     pngs = _embedded_pngs(text)
-    assert len(pngs) == 8 and all(p.startswith(b"\x89PNG") for p in pngs)
+    assert len(pngs) == 9 and all(p.startswith(b"\x89PNG") for p in pngs)
+    # Pictures first, the numbers next, the config folded away at the end.
+    at = [text.index(f'id="{key}"') for key in ("fig-reconstructions", "fig-traversals",
+                                                 "summary", "metrics", "config")]  # fmt: skip
+    assert at == sorted(at) and "<details><summary>" in text[at[-1] :]
     assert 'src="http' not in text and 'href="http' not in text  # nothing fetched online
     assert "mig" in text and "0.27" in text and "dci.disentanglement" in text
     assert "<td>num_points</td><td>20</td>" in text and "<td>dataset_size</td><td>30</td>" in text
@@ -90,7 +95,7 @@ def test_report_says_what_is_missing(tmp_path):
     text = write_report(run, out_dir=tmp_path / "elsewhere").read_text()
     assert "No metrics for this run" in text and "pyrodis evaluate RUN" in text
     assert "no logged history" in text and "no factor labels" in text
-    assert len(_embedded_pngs(text)) == 4
+    assert len(_embedded_pngs(text)) == 5
     numbers = json.loads((tmp_path / "elsewhere/report.json").read_text())
     assert numbers["metrics"] is None and "mutual_information" not in numbers
     assert len(numbers["not_shown"]) == 2
@@ -125,4 +130,4 @@ def test_report_renders_in_a_headless_browser(tmp_path):
     for anchor in SECTIONS:
         assert f'<section id="{anchor}">' in out
     # The page's own check: every <img> decoded (naturalWidth > 0) once the page loaded.
-    assert 'data-images-loaded="8/8"' in out
+    assert 'data-images-loaded="9/9"' in out

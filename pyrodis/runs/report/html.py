@@ -19,7 +19,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}td:first-child,
 th:first-child{text-align:left}figure{margin:1em 0}figcaption{font-size:.9em;color:#555}
 img{max-width:100%;height:auto}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}
-.missing{color:#a33}
+.missing{color:#a33}td.text{text-align:left}details{margin:1em 0}summary{cursor:pointer}
 """
 
 # Counts the images that decoded (naturalWidth > 0) into <body data-images-loaded="n/total">:
@@ -48,8 +48,15 @@ def fmt(value) -> str:
 
 def table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{fmt(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value) -> str:
+    """A numeric cell (right-aligned, tabular digits) or a text cell (left-aligned)."""
+    if isinstance(value, str) and len(value) > 24:
+        return f'<td class="text">{fmt(value)}</td>'
+    return f"<td>{fmt(value)}</td>"
 
 
 def image_tag(path: Path, alt: str) -> str:

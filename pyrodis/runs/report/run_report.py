@@ -1,5 +1,9 @@
 """The run report: one self-contained HTML page and the same numbers as JSON.
 
+The page leads with pictures (reconstructions, traversals, samples from the prior and from
+q(z); :mod:`pyrodis.runs.report.pictures`), then the numbers, then the other figures, with the
+config folded away at the end; a run without factors (your own images) gets no factor plots.
+
 :func:`write_report` takes a run (anything with the attributes of :func:`pyrodis.load_run`'s
 ``Run``: ``path``, ``config``, ``vae``, ``dataset``, ``history``, ``metrics``, ``elbo_name``),
 builds the aggregate posterior of its guide on a sample of the dataset, draws every figure into
@@ -15,7 +19,6 @@ import numpy as np
 import torch
 
 from pyrodis.atomic import write_text
-from pyrodis.data import as_source
 from pyrodis.diagnostics import (
     AggregatePosterior,
     match_latents,
@@ -24,15 +27,14 @@ from pyrodis.diagnostics import (
     plot_latent_vs_factor,
     plot_marginals,
     plot_mi_heatmap,
-    plot_reconstructions,
     plot_training_curves,
-    plot_traversals,
 )
 from pyrodis.diagnostics.decomposition import DEFAULT_SUBSET_SIZE
 from pyrodis.diagnostics.latent_names import label_latents
 from pyrodis.diagnostics.training_plots import history_terms
 from pyrodis.runs.report import html
 from pyrodis.runs.report.pair_runs import changed_latent_table, pair_section
+from pyrodis.runs.report.pictures import picture_figures
 from pyrodis.runs.report.sections import SECTIONS, report_sections
 from pyrodis.runs.trained_run import single_image_pair
 
@@ -66,21 +68,7 @@ class _Figures:
 
 
 def _posterior_figures(run, agg: AggregatePosterior, figs: _Figures) -> None:
-    decode = _decode(run.vae)
     names = agg.latent_names
-    figs.add(
-        "traversals",
-        "Latent traversals from the first point, rows by decreasing KL, 5%–95% quantiles of q(z_j)",
-        lambda p: plot_traversals(decode, agg, p),
-    )
-    n = min(8, agg.num_points)
-    images = as_source(run.dataset).observations(agg.indices[:n])
-    recon = decode(agg.loc[:n])
-    figs.add(
-        "reconstructions",
-        "Inputs (top) and reconstructions from the posterior mean (bottom)",
-        lambda p: plot_reconstructions(images, recon, p),
-    )
     figs.add(
         "kl_per_dim",
         f"Average KL per latent, {agg.kl_method} (grey: inactive)",
@@ -98,7 +86,8 @@ def _posterior_figures(run, agg: AggregatePosterior, figs: _Figures) -> None:
 def _factor_figures(run, agg: AggregatePosterior, mi, figs: _Figures) -> None:
     if mi is None:
         figs.absent.append(
-            "MI heatmap and latent-vs-factor plots: the dataset has no factor labels"
+            "MI heatmap and latent-vs-factor plots: the dataset has no factor labels (for your own "
+            "images, `pyrodis evaluate RUN --labels FILE.csv` scores the labels you have)"
         )
         return
     figs.add(
@@ -220,6 +209,7 @@ def write_report(
     numbers = report_numbers(agg, decomposition, mi)
     numbers["latent_names"] = label_latents(numbers["latent_names"], run.path)
     figs = _Figures(fig_dir)
+    picture_figures(run, agg, _decode(vae), figs, seed=seed)
     _posterior_figures(run, agg, figs)
     _factor_figures(run, agg, mi, figs)
     _training_figures(run, figs)

@@ -43,6 +43,20 @@ def focus_metrics(metrics: list[str]) -> list[str]:
     return [m for m in metrics if m in HEADLINE] or list(metrics)
 
 
+#: label-free columns shown beside each run's UDR
+LABEL_FREE = ("unsupervised.num_active_dims", "unsupervised.gaussian_total_correlation")
+
+
+def udr_runs(rows: list[dict], scores: dict[str, float]) -> list[dict[str, Any]]:
+    """Each scored run: trial, setting, UDR and the label-free scores, by decreasing UDR."""
+    found = [
+        {"trial": r["trial"], "setting": r["setting"], "udr": scores[r["trial"]],
+         **{k: r.get(k) for k in LABEL_FREE}}
+        for r in rows if r["trial"] in scores
+    ]  # fmt: skip
+    return sorted(found, key=lambda e: -e["udr"])
+
+
 def _part(rows: list[dict], metrics: list[str], udr: dict[str, float], num_boot: int) -> dict:
     """The analyses of one set of runs (the whole study or one dataset)."""
     done = [r for r in rows if r.get("status") == "done"]
@@ -52,7 +66,12 @@ def _part(rows: list[dict], metrics: list[str], udr: dict[str, float], num_boot:
         "rank_correlation": analyses.rank_correlation(rows, metrics),
         "variance_shares": analyses.variance_shares(rows, metrics),
         "variance_shares_unsupervised": analyses.unsupervised_variance_shares(rows, metrics),
-        "udr": {"model_scores": udr, **analyses.udr_selection(rows, udr, metrics)},
+        "udr": {
+            "model_scores": udr,
+            "selected_run": max(udr, key=udr.get) if udr else None,
+            "runs": udr_runs(rows, udr),
+            **analyses.udr_selection(rows, udr, metrics),
+        },
         "uncertainty": None,
     }
     if done:

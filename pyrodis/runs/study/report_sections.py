@@ -95,7 +95,16 @@ def udr_selection_section(udr: dict[str, Any]) -> str:
     body = html.table(
         ["setting", "median UDR"], sorted(udr["settings"].items(), key=lambda kv: -kv[1])
     )
-    body += f"<p>UDR selects <b>{html.esc(udr['selected'])}</b> (the highest median UDR).</p>"
+    body += f"<p>UDR selects <b>{html.esc(udr['selected'])}</b> (the highest median UDR)"
+    if udr.get("selected_run"):
+        body += f"; the UDR-selected run is <b>{html.esc(udr['selected_run'])}</b>"
+    body += ".</p>"
+    if udr.get("runs"):
+        header = ["run", "setting", "UDR", "active units", "Gaussian TC (nats)"]
+        cells = [["" if v is None else v for v in e.values()] for e in udr["runs"]]
+        body += html.table(header, cells)
+    if not udr["metrics"]:
+        return body + "<p>No supervised metric (no factor labels): UDR chose without them.</p>"
     rows = [
         [m, c["udr_selected"], c["best"], c["best_setting"], c["random"], c["spearman_udr"]]
         for m, c in udr["metrics"].items()
