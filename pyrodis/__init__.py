@@ -2,7 +2,7 @@
 
 from pyrodis.version import __version__
 
-__all__ = ["__version__", "load_run"]
+__all__ = ["__version__", "explore", "load_run"]
 
 
 def load_run(path):  # noqa: ANN001, ANN201 - re-exported lazily to keep `import pyrodis` light
@@ -10,3 +10,11 @@ def load_run(path):  # noqa: ANN001, ANN201 - re-exported lazily to keep `import
     from pyrodis.runs import load_run as _load_run
 
     return _load_run(path)
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562
+    if name == "explore":  # pyrodis.explore(run_or_model, ...): the explorer (docs/explore.rst)
+        import importlib
+
+        return importlib.import_module("pyrodis.explore")
+    raise AttributeError(f"module 'pyrodis' has no attribute {name!r}")

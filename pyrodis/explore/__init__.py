@@ -8,7 +8,21 @@ runs side by side with their latents matched as UDR matches them. Needs the ``ex
 (Starlette and uvicorn): ``pip install 'pyrodis[explore]'``.
 """
 
+import sys
+import types
+
 from .command import add_arguments, explore, main, run_from_args
 from .server import ExploreError, Explorer
 
 __all__ = ["ExploreError", "Explorer", "add_arguments", "explore", "main", "run_from_args"]
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``pyrodis.explore(run_or_model, ...)`` call :func:`explore` (the package and the
+    function share the name, as the CLI command does)."""
+
+    def __call__(self, *args, **kwargs):
+        return explore(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
