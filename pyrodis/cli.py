@@ -224,13 +224,14 @@ _COMMANDS = {
 
 def _show_warnings_plainly(prefix: str) -> None:
     """Warnings (e.g. the image files skipped) as one line ``prefix: warning: message``, not
-    Python's file:line form."""
+    Python's file:line form (only the format changes: warnings are still warnings, so
+    ``warnings.catch_warnings`` and ``-W`` see them)."""
     import warnings
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"{prefix}: warning: {message}", file=file or sys.stderr)
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        return f"{prefix}: warning: {message}\n"
 
-    warnings.showwarning = show
+    warnings.formatwarning = one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,16 @@ def _summary_writer() -> Any:
             'tracking to TensorBoard needs the tensorboard package: pip install "pyrodis[tensorboard]"'
         ) from err
     return SummaryWriter
+
+
+def _after_existing_event_files(logdir: Path) -> None:
+    """Wait (at most a second) until a new event file's name sorts after the folder's existing
+    ones: readers take the files in name order (``events.out.tfevents.SECONDS.HOST.PID...``), so
+    a resumed run's file written in the same second as its predecessor could be read first."""
+    stamps = [p.name.split(".")[3] for p in logdir.glob("events.out.tfevents.*")]
+    newest = max((int(t) for t in stamps if t.isdigit()), default=None)
+    while newest is not None and int(time.time()) <= newest:
+        time.sleep(0.05)
 
 
 def _hparam_value(value: Any) -> Any:
@@ -54,6 +65,7 @@ class TensorBoardTracker(Tracker):
         super().__init__()
         self.logdir = Path(logdir)
         writer = _summary_writer()
+        _after_existing_event_files(self.logdir)
         self.writer = writer(str(self.logdir), purge_step=purge_step, flush_secs=flush_secs)
 
     def _scalars(self, step: int, values: dict[str, float]) -> None:
