@@ -10,3 +10,9 @@ from pyrodis.data import DSprites
 def dsprites():
     """The procedural dSprites dataset (renders on demand: cheap to build)."""
     return DSprites()
+
+
+@pytest.fixture(autouse=True)
+def _image_cache(tmp_path, monkeypatch):
+    """Each test's decoded-image cache in its own temporary folder, never the user's."""
+    monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))

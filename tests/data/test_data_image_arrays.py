@@ -10,11 +10,6 @@ from PIL import Image
 from pyrodis.data import DatasetFileError, ImageArray, ImageFolder, make_loader, open_images
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))
-
-
 def stack(n=6, c=3, h=8, w=8):
     """uint8 (n, c, h, w) whose image i has value 10·i + channel everywhere."""
     values = 10 * np.arange(n)[:, None] + np.arange(c)[None, :]

@@ -6,21 +6,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from kit.folders import snapshot
 from PIL import Image
 
 from pyrodis.data import DatasetFileError, ImageFolder
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))
-
-
-def snapshot(folder):
-    return sorted(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-    )
 
 
 def open_folder(folder, **kwargs):

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from kit.folders import snapshot
 from PIL import Image
 from torch.utils.data import DataLoader
 
@@ -15,19 +16,6 @@ from pyrodis.data import ImageFolder, as_source, make_loader
 from pyrodis.inference.beta_elbo import BetaELBO
 from pyrodis.models import VAE
 from pyrodis.training import fit
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))
-
-
-def snapshot(folder):
-    """Every path under the folder with its size and mtime: the folder is never written to."""
-    return sorted(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-    )
 
 
 def solid(path, colour, size=(40, 30), mode="RGB", **save):

@@ -15,11 +15,6 @@ from pyrodis.metrics import evaluate
 N = 40
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYRODIS_CACHE", str(tmp_path / "cache"))
-
-
 @pytest.fixture
 def folder(tmp_path):
     """Image i: red 60 + 60·(i mod 3), green 6·i; files img/000i.png."""

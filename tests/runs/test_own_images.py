@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kit.folders import snapshot
 from PIL import Image
 
 from pyrodis.cli import main
@@ -19,13 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--set", "train.batch_size=4", "--set", "data.size=32", "--set", "model.latent_dim=3"]
 TINY += ["--set", "train.log_every=1", "--set", "eval.num_points=16", "--no-progress"]
 REQUESTED = ["mig", "factor_vae", "dci", "sap", "modularity", "unsupervised"]
-
-
-def snapshot(folder):
-    return sorted(
-        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-    )
 
 
 def photographs(folder: Path, n: int = 12) -> Path:

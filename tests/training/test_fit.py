@@ -4,31 +4,12 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from torch import nn
+from kit.user_model import make_user_model
 
 from pyrodis.data import BatchRule, as_source
 from pyrodis.runs.checkpoint import load_latest_checkpoint, save_checkpoint
 from pyrodis.training import Trainer, TrainingInterrupted, fit
 from pyrodis.training.schedules import make_schedule
-
-
-def make_user_model(num_data, dim=6, latent=2, seed=0):
-    torch.manual_seed(seed)
-    enc, dec = nn.Linear(dim, 2 * latent), nn.Linear(latent, dim)
-
-    def model(x, indices=None):
-        pyro.module("dec", dec)
-        with pyro.plate("data", size=num_data, subsample=indices):
-            z = pyro.sample("code", dist.Normal(torch.zeros(len(x), latent), 1.0).to_event(1))
-            pyro.sample("obs", dist.Laplace(dec(z), 1.0).to_event(1), obs=x)
-
-    def guide(x, indices=None):
-        pyro.module("enc", enc)
-        with pyro.plate("data", size=num_data, subsample=indices):
-            loc, log_scale = enc(x).chunk(2, -1)
-            pyro.sample("code", dist.Normal(loc, log_scale.exp()).to_event(1))
-
-    return model, guide
 
 
 def make_trainer(data, record, **kw):

@@ -9,7 +9,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from torch import nn
+from kit.user_model import make_user_model
 
 from pyrodis.inference import TCELBO
 from pyrodis.training import MLflowTracker, TensorBoardTracker, fit
@@ -21,23 +21,8 @@ tb_reader = pytest.importorskip(
 )
 
 
-def user_model(num_data, dim=6, latent=2):
-    torch.manual_seed(0)
-    enc, dec = nn.Linear(dim, 2 * latent), nn.Linear(latent, dim)
-
-    def model(x, indices=None):
-        pyro.module("dec", dec)
-        with pyro.plate("data", size=num_data, subsample=indices):
-            z = pyro.sample("code", dist.Normal(torch.zeros(len(x), latent), 1.0).to_event(1))
-            pyro.sample("obs", dist.Normal(dec(z), 1.0).to_event(1), obs=x)
-
-    def guide(x, indices=None):
-        pyro.module("enc", enc)
-        with pyro.plate("data", size=num_data, subsample=indices):
-            loc, log_scale = enc(x).chunk(2, -1)
-            pyro.sample("code", dist.Normal(loc, log_scale.exp()).to_event(1))
-
-    return model, guide
+def user_model(num_data):
+    return make_user_model(num_data, likelihood=dist.Normal)
 
 
 DATA = torch.randn(64, 6, generator=torch.Generator().manual_seed(0))
