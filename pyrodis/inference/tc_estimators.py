@@ -73,9 +73,13 @@ def pairwise_log_density(
             f"{tuple(z.shape)} and densities {tuple(per_dim.batch_shape)}"
         )
     dtype = z.dtype
-    per_dim, z = _bounded_in_float64(per_dim, z)
+    bounded = _bounded(per_dim)
+    if bounded:
+        per_dim, z = _in_float64(per_dim, z)
     rows = z.unsqueeze(1).expand(z.shape[0], *z.shape)
     log_q = per_dim.log_prob(rows)
+    if not bounded:  # a density on the whole real line is never zero: no check, no host sync
+        return log_q.to(dtype)
     zero = ~(log_q > -math.inf)  # −inf or NaN: a zero density
     if bool(zero.any()):
         safe = torch.where(zero, z.unsqueeze(0).expand_as(rows), rows)
@@ -83,13 +87,18 @@ def pairwise_log_density(
     return log_q.to(dtype)
 
 
-def _bounded_in_float64(per_dim: torch.distributions.Distribution, z: torch.Tensor):
-    """A family with a bounded support evaluated in float64: near an edge a float32 density
-    that is finite can have an infinite derivative (``1 − z^a`` rounding to a denormal)."""
+def _bounded(per_dim: torch.distributions.Distribution) -> bool:
+    """Whether the family's support is smaller than the real line (so a density can be 0)."""
     support = per_dim.support
     while isinstance(support, constraints.independent):
         support = support.base_constraint
-    if support is constraints.real or z.dtype == torch.float64:
+    return support is not constraints.real
+
+
+def _in_float64(per_dim: torch.distributions.Distribution, z: torch.Tensor):
+    """A family with a bounded support evaluated in float64: near an edge a float32 density
+    that is finite can have an infinite derivative (``1 − z^a`` rounding to a denormal)."""
+    if z.dtype == torch.float64:
         return per_dim, z
     try:
         return map_params(per_dim, lambda p: p.to(torch.float64)), z.to(torch.float64)
