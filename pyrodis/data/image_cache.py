@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from pyrodis.atomic import write_bytes
 from pyrodis.data.image_files import decode_many, probe
 from pyrodis.data.official_files import DatasetFileError
 
@@ -51,11 +50,6 @@ def cache_key(entries: Sequence[tuple[str, int, int]], **settings: Any) -> str:
     for rel, size, mtime in entries:
         digest.update(f"\n{rel}\0{size}\0{mtime}".encode())
     return digest.hexdigest()[:32]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, flush it, then rename it onto ``path``."""
-    write_bytes(path, data)
 
 
 def remove_stale_temporaries(directory: Path) -> None:

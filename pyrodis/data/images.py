@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pyrodis.atomic import write_bytes
 from pyrodis.data.image_cache import (
     CACHE_FORMAT,
     cache_key,
@@ -28,7 +29,6 @@ from pyrodis.data.image_cache import (
     probe_files,
     read_index,
     remove_stale_temporaries,
-    write_atomic,
 )
 from pyrodis.data.image_files import CROPS, IMAGE_EXTENSIONS, list_images
 from pyrodis.data.official_files import DatasetFileError
@@ -234,7 +234,7 @@ class ImageFolder(ImageDataset):
             "rows": rows,
             "skipped": dict(sorted(skipped.items())),
         }
-        write_atomic(self.cache / "index.json", json.dumps(index).encode())
+        write_bytes(self.cache / "index.json", json.dumps(index).encode())
         return index
 
     def _open(self, index: dict, total: int) -> None:

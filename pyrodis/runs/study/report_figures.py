@@ -12,7 +12,6 @@ numbers in ``study.json``, each written as a PNG (``docs/studies.rst``).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,6 @@ import numpy as np
 from pyrodis.figures import hide_unused, new_figure, panel_grid, save_figure
 
 __all__ = ["plot_distributions", "plot_interval_shares", "plot_pair_mi", "plot_spearman"]
-
-
-def _save(fig: Any, path: Path) -> Path:
-    """Write the PNG under a temporary name, then rename it (a reader never sees half a file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    save_figure(fig, tmp)
-    os.replace(tmp, path)
-    return path
 
 
 def _labels(ax: Any, labels: list[str]) -> None:
@@ -54,7 +44,7 @@ def plot_distributions(dist: dict[str, list[dict]], path: Path) -> Path:
         _labels(ax, [e["setting"] for e in entries])
     hide_unused(axes, len(dist))
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_interval_shares(
@@ -87,7 +77,7 @@ def plot_interval_shares(
     ax.set_xticks(range(len(metrics)))
     ax.set_xticklabels(metrics, rotation=30, ha="right", fontsize=7.5)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_spearman(spear: dict[str, Any], path: Path) -> Path:
@@ -114,7 +104,7 @@ def plot_spearman(spear: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"Spearman ρ over {spear['n']} {unit} [95% interval]", fontsize=9)
     fig.colorbar(im, ax=ax, label="Spearman ρ", shrink=0.8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pair_mi(entries: list[dict], path: Path) -> Path:
@@ -131,4 +121,4 @@ def plot_pair_mi(entries: list[dict], path: Path) -> Path:
     ax.set_xlabel("σ of the correlated pair")
     ax.set_ylabel("one latent's normalised MI with both")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
