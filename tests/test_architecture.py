@@ -69,6 +69,7 @@ RUNS_ROOMS = {
     "evaluate_images": "runs.training",
     "tracking": "runs.training",
     "tracked_images": "runs.training",
+    "reference_estimate": "runs.training",
 }
 
 

@@ -122,6 +122,8 @@ class TrainConfig:
     log_every: int = _check(_positive, "> 0", default=100)
     checkpoint_every: int = _check(_positive, "> 0", default=5_000)
     keep_checkpoints: int = _check(_positive, "> 0", default=3)
+    #: images of the large-reference MI / TC / dwKL at each checkpoint (0: off)
+    estimate_points: int = _check(lambda v: v == 0 or v >= 2, "0 (off) or >= 2", default=2000)
     #: "auto" (an accelerator when there is one) | "cpu" | "cuda" | "cuda:N" | "mps"
     device: str = "auto"
     #: "32" or "bf16" (networks in bfloat16; ELBO terms and TC estimators stay float32)

@@ -29,6 +29,7 @@ from pyrodis.runs.divergence import (
     diverged,
     write_failed,
 )
+from pyrodis.runs.reference_estimate import CheckpointEstimate
 from pyrodis.runs.run_directory import CheckpointSaver, RunDirectory
 from pyrodis.runs.tracked_images import CheckpointImages
 from pyrodis.runs.tracking import (
@@ -156,6 +157,17 @@ def _trackers(run_dir: RunDirectory, plan: _Plan, vae: Any, given: Sequence, opt
     return opened, [*((1, t) for t in trackers), (plan.config.train.checkpoint_every, images)]
 
 
+def _estimate(plan: _Plan, vae: Any) -> list:
+    """The checkpoint's large-reference MI / TC / dwKL, before the saver so the checkpoint's
+    history holds it (``train.estimate_points``; 0: none)."""
+    points = plan.config.train.estimate_points
+    if not points:
+        return []
+    data = build_dataset(plan.config, training=False)
+    estimate = CheckpointEstimate(vae, data, points=points, seed=plan.config.seed)
+    return [(plan.config.train.checkpoint_every, estimate)]
+
+
 def _run(trainer: Trainer, run_dir: RunDirectory, config: Config, saver: CheckpointSaver, log):
     """Train to ``config.train.steps``; divergence and latent-site errors said in the run's terms."""
     try:
@@ -179,7 +191,12 @@ def _train(
     rows = _restore(trainer, run_dir, plan)
     run_dir.write_config(saver.record)
     log = run_dir.open_log(rows)
-    trainer.callbacks += [(1, check_finite_parameters), (config.train.checkpoint_every, saver)]
+    every = config.train.checkpoint_every
+    trainer.callbacks += [
+        (1, check_finite_parameters),
+        *_estimate(plan, tracking[0]),
+        (every, saver),
+    ]
     opened, callbacks = _trackers(run_dir, plan, *tracking)
     trainer.callbacks += callbacks
     finished = False

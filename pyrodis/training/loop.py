@@ -58,8 +58,8 @@ def run_steps(
     second signal stopping a step half-way raises KeyboardInterrupt, unsaved."""
     if steps < trainer.step:
         raise ValueError(f"steps={steps} is below the current step {trainer.step}")
-    labels = getattr(trainer.elbo, "term_labels", None)
-    bar = ProgressBar(steps, trainer.step, labels) if trainer.progress else None
+    labels = getattr(trainer.elbo, "term_labels", None) or {}
+    bar = ProgressBar(steps, trainer.step) if trainer.progress else None
     consistent = True  # False while a step is half-applied
     try:
         with deferred_interrupts() as signal_state:
@@ -68,7 +68,8 @@ def run_steps(
                 consistent = False
                 terms = trainer.train_step(x, idx)
                 trainer.step += 1
-                row = trainer.history.add(trainer.step, terms, len(x))
+                named = {labels.get(k, k): v for k, v in terms.items()}
+                row = trainer.history.add(trainer.step, named, len(x))
                 consistent = True
                 _after_step(trainer, terms, row, on_log, bar)
                 if signal_state.requested is not None:

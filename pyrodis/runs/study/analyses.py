@@ -170,22 +170,28 @@ def udr_selection(
     ``udr_scores`` maps trial -> its UDR model score. Per supervised metric: the median of the
     selected setting, the best setting's median (an oracle that sees the labels), the mean of all
     settings' medians (the expected value of a random choice) and Spearman's ρ between the
-    settings' UDR and their metric medians.
+    settings' UDR and their metric medians. UDR selects among unsupervised models: when the
+    study also has weakly-supervised settings, they take no part (not as candidates, not in the
+    best or random baselines); ``pool`` says which settings did.
     """
     from scipy.stats import spearmanr
 
+    done = _done(rows)
+    pool = "unsupervised" if {supervision(r) for r in done} == {"weak", "none"} else "all"
+    if pool == "unsupervised":
+        done = [r for r in done if supervision(r) == "none"]
     settings: dict[str, float] = {}
-    for setting, group in _by(_done(rows), "setting").items():
+    for setting, group in _by(done, "setting").items():
         scores = [udr_scores[r["trial"]] for r in group if r["trial"] in udr_scores]
         if scores:
             settings[setting] = float(np.median(scores))
     if not settings:
-        return {"settings": {}, "selected": None, "metrics": {}}
+        return {"settings": {}, "selected": None, "metrics": {}, "pool": pool}
     selected = max(settings, key=settings.get)
     compare = {}
     for metric in supervised(metrics):
         medians = {}
-        for setting, group in _by(_done(rows), "setting").items():
+        for setting, group in _by(done, "setting").items():
             vals = [r[metric] for r in group if finite(r.get(metric))]
             if vals and setting in settings:
                 medians[setting] = float(np.median(vals))
@@ -207,4 +213,4 @@ def udr_selection(
             "random": float(np.mean(list(medians.values()))),
             "spearman_udr": float(rho),
         }
-    return {"settings": settings, "selected": selected, "metrics": compare}
+    return {"settings": settings, "selected": selected, "metrics": compare, "pool": pool}

@@ -60,6 +60,12 @@ def udr_runs(rows: list[dict], scores: dict[str, float]) -> list[dict[str, Any]]
 def _part(rows: list[dict], metrics: list[str], udr: dict[str, float], num_boot: int) -> dict:
     """The analyses of one set of runs (the whole study or one dataset)."""
     done = [r for r in rows if r.get("status") == "done"]
+    selection = analyses.udr_selection(rows, udr, metrics)
+    pool = [
+        t
+        for t in udr
+        if any(r["trial"] == t for r in done if r["setting"] in selection["settings"])
+    ]
     part: dict[str, Any] = {
         "runs": len(done),
         "distributions": analyses.distributions(rows, metrics),
@@ -68,9 +74,9 @@ def _part(rows: list[dict], metrics: list[str], udr: dict[str, float], num_boot:
         "variance_shares_unsupervised": analyses.unsupervised_variance_shares(rows, metrics),
         "udr": {
             "model_scores": udr,
-            "selected_run": max(udr, key=udr.get) if udr else None,
+            "selected_run": max(pool, key=udr.get) if pool else None,
             "runs": udr_runs(rows, udr),
-            **analyses.udr_selection(rows, udr, metrics),
+            **selection,
         },
         "uncertainty": None,
     }

@@ -113,10 +113,14 @@ def udr_selection_section(udr: dict[str, Any]) -> str:
     header = ["metric", "UDR-selected", "best", "best setting", "random (mean)", "ρ over settings"]
     note = (
         "<p>Medians per setting: of the UDR-selected setting, of the best one (an oracle that "
-        "sees the labels) and their mean over all settings (a random choice, Ada-GVAE included "
-        "when the study has it). ρ is over the setting medians; its interval and the runs-level "
-        "ρ are in the table above.</p>"
+        "sees the labels) and their mean over all settings (a random choice). ρ is over the "
+        "setting medians; its interval and the runs-level ρ are in the table above.</p>"
     )
+    if udr.get("pool") == "unsupervised":
+        note += (
+            "<p>UDR selects among unsupervised models: the weakly-supervised settings take no "
+            "part in the selection, the best or the random choice.</p>"
+        )
     return body + html.table(header, rows) + note
 
 

@@ -39,7 +39,7 @@ class TrackerWarning(UserWarning):
 
 
 def metric_names(row: Mapping[str, float]) -> dict[str, float]:
-    """A history row under the trackers' stable names: ``elbo/recon``, ``elbo/kl``, ``elbo/tc``,
+    """A history row under the trackers' stable names: ``elbo/recon``, ``elbo/kl``, ``elbo/tc_mss``,
     ... for the ELBO's terms, ``train/lr`` and ``train/images_per_s``, ``schedule/capacity``
     (C(t)) and ``schedule/beta`` (β(t)) where the objective schedules them. ``step`` is dropped."""
     return {NAMES.get(k, f"elbo/{k}"): float(v) for k, v in row.items() if k != "step"}

@@ -97,3 +97,18 @@ def test_udr_selects_the_setting_with_the_highest_median_udr():
     assert m["udr_selected"] == pytest.approx(0.6) and m["best"] == pytest.approx(0.85)
     assert m["best_setting"] == "b1" and m["random"] == pytest.approx((0.15 + 0.6 + 0.85) / 3)
     assert m["spearman_udr"] == pytest.approx(0.5)
+
+
+def test_udr_selects_among_unsupervised_settings_when_the_study_has_weak_ones():
+    rows = table(
+        {("beta-vae", "a1"): [0.1, 0.2], ("beta-vae", "a2"): [0.5, 0.7],
+         ("ada-gvae", "g1"): [0.9, 0.8]}
+    )  # fmt: skip
+    scores = {r["trial"]: {"a1": 0.2, "a2": 0.6, "g1": 0.9}[r["setting"]] for r in rows}
+    out = udr_selection(rows, scores, ["m.x"])
+    assert out["pool"] == "unsupervised" and set(out["settings"]) == {"a1", "a2"}
+    assert out["selected"] == "a2"  # not the weakly-supervised g1, whose UDR is highest
+    m = out["metrics"]["m.x"]
+    assert m["best_setting"] == "a2" and m["random"] == pytest.approx((0.15 + 0.6) / 2)
+    only_weak = [r for r in rows if r["setting"] == "g1"]
+    assert udr_selection(only_weak, scores, ["m.x"])["pool"] == "all"
