@@ -61,11 +61,8 @@ def _part(rows: list[dict], metrics: list[str], udr: dict[str, float], num_boot:
     """The analyses of one set of runs (the whole study or one dataset)."""
     done = [r for r in rows if r.get("status") == "done"]
     selection = analyses.udr_selection(rows, udr, metrics)
-    pool = [
-        t
-        for t in udr
-        if any(r["trial"] == t for r in done if r["setting"] in selection["settings"])
-    ]
+    setting_of = {r["trial"]: r["setting"] for r in done}
+    pool = [t for t in udr if setting_of.get(t) in selection["settings"]]  # UDR's candidates
     part: dict[str, Any] = {
         "runs": len(done),
         "distributions": analyses.distributions(rows, metrics),
