@@ -28,7 +28,15 @@ def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a SQLite store keeps artefacts in ./mlruns (MLflow's default)
 
 
-TERMS = ("elbo/loss", "elbo/recon", "elbo/kl", "elbo/mi", "elbo/tc", "elbo/dwkl", "train/lr")
+TERMS = (
+    "elbo/loss",
+    "elbo/recon",
+    "elbo/kl",
+    "elbo/mi_mss",
+    "elbo/tc_mss",
+    "elbo/dwkl_mss",
+    "train/lr",
+)
 
 
 def tiny(track, steps=8):
@@ -89,10 +97,15 @@ def test_a_run_and_its_resume_read_back_with_continuous_steps(tmp_path):
 
     tb = events(run / "tensorboard")
     assert set(TERMS) <= set(tb.Tags()["scalars"])
-    for tag, column in (("elbo/tc", "tc"), ("elbo/kl", "kl")):
+    for tag, column in (("elbo/tc_mss", "tc_mss"), ("elbo/kl", "kl")):
         got = tb.Scalars(tag)
         assert [e.step for e in got] == [2, 4, 6, 8, 10]  # 6 once: the lost one was purged
         assert [e.value for e in got] == pytest.approx([r[column] for r in rows], rel=1e-6)
+    ref = tb.Scalars("elbo/tc_ref")  # the checkpoints' large-reference estimate
+    assert [e.step for e in ref] == [4, 8]
+    assert [e.value for e in ref] == pytest.approx(
+        [r["tc_ref"] for r in rows if r["step"] in (4, 8)]
+    )
     assert [i.step for i in tb.Images("traversals")] == [4, 8]
     assert [i.step for i in tb.Images("reconstructions")] == [4, 8]
     assert "_hparams_/session_start_info" in tb.PluginTagToContent("hparams")
@@ -100,10 +113,10 @@ def test_a_run_and_its_resume_read_back_with_continuous_steps(tmp_path):
     _, again = mlflow_run(run)
     assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
     assert client.get_experiment(again.info.experiment_id).name == "pyrodis"
-    history = client.get_metric_history(again.info.run_id, "elbo/tc")
+    history = client.get_metric_history(again.info.run_id, "elbo/tc_mss")
     assert sorted(m.step for m in history) == [2, 4, 6, 8, 10]  # no step twice, no gap
     by_step = {m.step: m.value for m in history}
-    assert [by_step[r["step"]] for r in rows] == pytest.approx([r["tc"] for r in rows])
+    assert [by_step[r["step"]] for r in rows] == pytest.approx([r["tc_mss"] for r in rows])
     assert again.data.params["objective.name"] == "beta-tcvae"
     assert again.data.params["train.batch_size"] == "8"
     assert again.data.tags["pyrodis.run_dir"] == str(run.resolve())
