@@ -5,7 +5,8 @@ Each control compares two settings of one study. Per claim and metric it prints 
 range of each setting's runs, the difference of the means with a 95 % bootstrap interval
 (runs resampled within each setting, 10,000 draws, seed 0), and the exact permutation test of that
 difference (:func:`pyrodis.runs.study.exact.permutation_test`) in the direction the claim names,
-with the smallest p the design allows.
+with the smallest p the design allows, and how many runs of each setting collapsed
+(:func:`pyrodis.runs.study.collapse.collapsed_runs`: no active latent).
 
 The saved tables (``results.csv`` of each study, and ``study.json`` of the correlated pair, whose
 per-run pair MI needs the trained encoders) are read from ``--dir`` (default
@@ -19,14 +20,15 @@ per-run pair MI needs the trained encoders) are read from ``--dir`` (default
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from pyrodis.runs.study.collapse import collapsed_runs
 from pyrodis.runs.study.exact import permutation_test
+from pyrodis.runs.study.results_table import finite, read_results
 
 STUDIES = ("control-weak-supervision", "control-beta-vae", "control-correlated-pair")
 #: (study, label, setting A, setting B, the claim's direction for A - B, metrics)
@@ -67,8 +69,7 @@ CLAIMS = [
 
 
 def read_rows(folder: Path, study: str) -> list[dict]:
-    with open(folder / study / "results.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["status"] == "done"]
+    rows = [r for r in read_results(folder / study) if r["status"] == "done"]
     summary = folder / study / "study.json"
     if summary.exists():  # the correlated pair's per-run MI of one latent with both factors
         pair = {
@@ -88,9 +89,20 @@ def bootstrap_difference(a: np.ndarray, b: np.ndarray, draws: int = 10_000, seed
 
 def claim_lines(rows: list[dict], label: str, a: str, b: str, side: str, metrics: list[str]):
     yield f"\n{label}"
+    gone = {e["trial"] for e in collapsed_runs(rows)}
+    counts = [
+        f"{name} {sum(r['trial'] in gone for r in rows if r['setting'] == s)}"
+        f"/{sum(r['setting'] == s for r in rows)}"
+        for name, s in (("A", a), ("B", b))
+    ]
+    yield f"  collapsed runs (no active latent): {', '.join(counts)}"
     for metric in metrics:
-        xa = np.array([float(r[metric]) for r in rows if r["setting"] == a and r.get(metric)])
-        xb = np.array([float(r[metric]) for r in rows if r["setting"] == b and r.get(metric)])
+        xa = np.array(
+            [float(r[metric]) for r in rows if r["setting"] == a and finite(r.get(metric))]
+        )
+        xb = np.array(
+            [float(r[metric]) for r in rows if r["setting"] == b and finite(r.get(metric))]
+        )
         if len(xa) == 0 or len(xb) == 0:
             yield f"  {metric}: no runs"
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyrodis.runs.study import analyses
+from pyrodis.runs.study.collapse import collapsed_runs
 from pyrodis.runs.study.nested import nested_components
 from pyrodis.runs.study.report_inputs import DATASET_COLUMN, datasets, evaluation_protocol
 from pyrodis.runs.study.results_table import finite, metric_columns
@@ -121,6 +122,7 @@ def analyse(
         "metrics": metrics,
         "evaluation": evaluation_protocol(rows),
         "encoder_values": encoder["source"],
+        "collapsed": collapsed_runs(rows),
         **_part(rows, metrics, encoder["udr"], num_boot),
         "correlated_pair_mi": encoder["pair"],
         "datasets": names,

@@ -11,6 +11,7 @@ from pyrodis.runs.study.report_figures import plot_distributions, plot_pair_mi
 from pyrodis.runs.study.report_numbers import focus_metrics
 
 __all__ = [
+    "collapsed_paragraph",
     "correlated_section",
     "distributions_section",
     "figure",
@@ -50,7 +51,25 @@ def trials_section(rows: list[dict], data: dict[str, Any]) -> str:
         "none": "The run directories are gone and no saved study.json holds their per-run "
         "values: the analyses that need the trained encoders (UDR) are left out.",
     }[data["encoder_values"]]
-    return body + f"<p>{html.esc(source)}</p>"
+    return (
+        body + f"<p>{html.esc(source)}</p>" + collapsed_paragraph(data["collapsed"], counts["done"])
+    )
+
+
+def collapsed_paragraph(collapsed: list[dict], done: int) -> str:
+    """How many finished runs never left the collapsed start, and which (``collapse``)."""
+    if not collapsed:
+        return f"<p>No finished run collapsed (each of the {done} has an active latent).</p>"
+    text = (
+        f"<p><b>{len(collapsed)} of {done} finished runs collapsed</b>: no active latent, so "
+        "every metric scores noise at chance. They are a property of the budget (the run "
+        "stopped before leaving the mean-image plateau) and stay in every analysis below; "
+        "dropping them would be a choice made on the outcome.</p>"
+    )
+    rows = [[e["trial"], e["setting"], e["seed"], e["active_units"], e["kl"], e["rule"]]
+            for e in collapsed]  # fmt: skip
+    header = ["run", "setting", "seed", "active units", "final KL (nats)", "rule"]
+    return text + html.table(header, [["" if v is None else v for v in r] for r in rows])
 
 
 def _medians_table(dist: dict[str, list[dict]]) -> str:
