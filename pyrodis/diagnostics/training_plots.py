@@ -1,4 +1,10 @@
-"""Training-curve figures from a run's history (a list of dicts with ``step`` and ELBO terms)."""
+"""Training-curve figures from a run's history (a list of dicts with ``step`` and ELBO terms).
+
+A term logged twice, as a minibatch estimate during training (``tc_mss``, ``tc_mws``,
+``tc_bank``) and as the large-reference estimate at checkpoints (``tc_ref``,
+``docs/objectives.rst``), shares one panel: the minibatch curve as a line, the reference values as
+points, so the estimator's bias reads at a glance.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,30 @@ def history_terms(history: Sequence[Mapping[str, float]]) -> list[str]:
     for row in history:
         keys.update({k: None for k in row if k != "step"})
     return list(keys)
+
+
+#: the suffix of the checkpoint's large-reference estimate
+REFERENCE = "_ref"
+
+
+def panel_layout(keys: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The panels for ``keys``: (title, keys drawn on it). ``X_ref`` joins the panel of the one
+    other key ``X_<estimator>`` and the title is ``X``; every other key has its own panel."""
+    refs = {k[: -len(REFERENCE)]: k for k in keys if k.endswith(REFERENCE)}
+    partners: dict[str, list[str]] = {}
+    for key in keys:
+        stem = key.rsplit("_", 1)[0] if "_" in key else None
+        if stem in refs and key != refs[stem]:
+            partners.setdefault(stem, []).append(key)
+    joined = {stem: found[0] for stem, found in partners.items() if len(found) == 1}
+    panels = []
+    for key in keys:
+        stem = key.rsplit("_", 1)[0] if "_" in key else None
+        if stem in joined and key == joined[stem]:
+            panels.append((stem, [key, refs[stem]]))
+        elif not (key.endswith(REFERENCE) and key[: -len(REFERENCE)] in joined):
+            panels.append((key, [key]))
+    return panels
 
 
 def _series(history, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -39,19 +69,27 @@ def plot_training_curves(
     figsize: tuple[float, float] | None = None,
     dpi: float = 100,
 ) -> Path:
-    """One panel per ELBO term (default: every key of the history but ``step``) against step."""
+    """One panel per ELBO term (default: every key of the history but ``step``) against step; a
+    minibatch estimate and its checkpoint reference share one (:func:`panel_layout`)."""
     keys = history_terms(history) if keys is None else list(keys)
     if not history or not keys:
         raise ValueError("the history is empty: it needs rows like {'step': 0, 'loss': ...}")
-    rows, cols = panel_grid(len(keys), max_cols=3)
+    panels = panel_layout(keys)
+    rows, cols = panel_grid(len(panels), max_cols=3)
     fig = new_figure(figsize or (3.2 * cols, 2.2 * rows), dpi)
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, key in zip(axes.ravel(), keys):
-        steps, values = _series(history, key)
-        ax.plot(steps, values, lw=1)
-        ax.set_title(key, fontsize=9)
+    for ax, (title, drawn) in zip(axes.ravel(), panels):
+        for key in drawn:
+            steps, values = _series(history, key)
+            if key.endswith(REFERENCE) and len(drawn) > 1:
+                ax.plot(steps, values, "o", ms=3, color="C3", label=f"{key} (checkpoints)")
+            else:
+                ax.plot(steps, values, lw=1, label=key)
+        if len(drawn) > 1:
+            ax.legend(fontsize=6)
+        ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
-    hide_unused(axes, len(keys))
+    hide_unused(axes, len(panels))
     fig.tight_layout()
     return save_figure(fig, path)
 

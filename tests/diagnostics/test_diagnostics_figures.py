@@ -16,6 +16,7 @@ from pyrodis.diagnostics import (
     plot_training_curves,
     plot_traversals,
 )
+from pyrodis.diagnostics.training_plots import panel_layout
 from pyrodis.diagnostics.traversals import traversal_images, traversal_values
 
 HISTORY = [
@@ -105,3 +106,21 @@ def test_training_curves_and_discriminator_accuracy(tmp_path):
 def test_figures_must_be_png(agg, tmp_path):
     with pytest.raises(ValueError, match=".png"):
         plot_kl_per_dim(agg.kl_per_dim(), tmp_path / "kl.svg")
+
+
+def test_a_minibatch_estimate_and_its_checkpoint_reference_share_a_panel(tmp_path):
+    keys = ["loss", "mi_mss", "tc_mss", "dwkl_mss", "mi_ref", "tc_ref", "dwkl_ref", "kl"]
+    assert panel_layout(keys) == [
+        ("loss", ["loss"]),
+        ("mi", ["mi_mss", "mi_ref"]),
+        ("tc", ["tc_mss", "tc_ref"]),
+        ("dwkl", ["dwkl_mss", "dwkl_ref"]),
+        ("kl", ["kl"]),
+    ]
+    # a reference alone, or with two candidates, keeps its own panel
+    assert panel_layout(["tc_ref", "loss"]) == [("tc_ref", ["tc_ref"]), ("loss", ["loss"])]
+    two = ["tc_mss", "tc_bank", "tc_ref"]
+    assert panel_layout(two) == [(k, [k]) for k in two]
+    history = [{"step": s, **{k: float(s) for k in keys}} for s in (0, 50, 100)]
+    out = plot_training_curves(history, tmp_path / "c.png", dpi=50)
+    _check_png(out, (3 * 160, 2 * 110))  # 5 panels on a 3 × 2 grid, not 8 on 3 × 3
