@@ -145,25 +145,26 @@ def _restore(trainer: Trainer, run_dir: RunDirectory, plan: _Plan) -> list[dict[
     return [r for r in plan.state["history"] if r["step"] <= plan.step]
 
 
-def _trackers(run_dir: RunDirectory, plan: _Plan, vae: Any, given: Sequence, options) -> tuple:
+def _trackers(
+    run_dir: RunDirectory, plan: _Plan, vae: Any, data: Any, given: Sequence, options
+) -> tuple:
     """``(opened, callbacks)``: the trackers ``[train] track`` opens, and the callbacks of those and
-    of the ``given`` ones, with their pictures at each checkpoint."""
+    of the ``given`` ones, with their pictures of the evaluation ``data`` at each checkpoint."""
     step = plan.step if plan.state is not None else 0
     opened = open_trackers(run_dir, plan.config, step=step, options=options)
     trackers = [*opened, *given]
     if not trackers:
         return [], []
-    images = CheckpointImages(vae, build_dataset(plan.config, training=False), trackers)
+    images = CheckpointImages(vae, data, trackers)
     return opened, [*((1, t) for t in trackers), (plan.config.train.checkpoint_every, images)]
 
 
-def _estimate(plan: _Plan, vae: Any) -> list:
-    """The checkpoint's large-reference MI / TC / dwKL, before the saver so the checkpoint's
-    history holds it (``train.estimate_points``; 0: none)."""
+def _estimate(plan: _Plan, vae: Any, data: Any) -> list:
+    """The checkpoint's large-reference MI / TC / dwKL on the evaluation ``data``, before the saver
+    so the checkpoint's history holds it (``train.estimate_points``; 0: none)."""
     points = plan.config.train.estimate_points
     if not points:
         return []
-    data = build_dataset(plan.config, training=False)
     estimate = CheckpointEstimate(vae, data, points=points, seed=plan.config.seed)
     return [(plan.config.train.checkpoint_every, estimate)]
 
@@ -186,7 +187,8 @@ def _train(
     trainer: Trainer, run_dir: RunDirectory, plan: _Plan, saver: CheckpointSaver, tracking: tuple
 ) -> list:
     """Train to ``config.train.steps``, writing config.json, log.csv and checkpoints, and to the
-    trackers (``tracking``: the VAE, the caller's trackers, :class:`TrackingOptions`)."""
+    trackers (``tracking``: the VAE, the evaluation dataset, the caller's trackers,
+    :class:`TrackingOptions`)."""
     config = plan.config
     rows = _restore(trainer, run_dir, plan)
     run_dir.write_config(saver.record)
@@ -194,7 +196,7 @@ def _train(
     every = config.train.checkpoint_every
     trainer.callbacks += [
         (1, check_finite_parameters),
-        *_estimate(plan, tracking[0]),
+        *_estimate(plan, *tracking[:2]),
         (every, saver),
     ]
     opened, callbacks = _trackers(run_dir, plan, *tracking)
@@ -266,8 +268,9 @@ def train_run(
             last = plan.step if plan.state is not None else None
             saver = run_dir.checkpoint_saver(plan.config.train.keep_checkpoints, record, last)
             trainer, vae = _build(plan.config, device, progress)
-            rows = _train(trainer, run_dir, plan, saver, (vae, trackers, tracking))
+            # built once: the checkpoint estimate, the trackers' pictures and the Run share it
             eval_data = build_dataset(plan.config, training=False, progress=progress)
+            rows = _train(trainer, run_dir, plan, saver, (vae, eval_data, trackers, tracking))
         except BaseException as err:
             removed = not resume and (saver is None or not saver.written)
             if removed:

@@ -103,3 +103,25 @@ def test_a_pending_annotation_survives_a_checkpoint():
 def test_too_few_points_are_refused():
     with pytest.raises(ValueError, match="at least 2"):
         CheckpointEstimate(None, [0] * 10, points=1)
+
+
+def test_a_run_builds_its_evaluation_dataset_once(tmp_path, monkeypatch):
+    """The checkpoint estimate, the trackers' pictures and the returned Run share one evaluation
+    dataset: for a folder of images each build is a pass over the files."""
+    import pyrodis.runs.train as train_module
+    from pyrodis.training.trackers import TensorBoardTracker
+
+    built = []
+    real = train_module.build_dataset
+
+    def counting(config, training=True, progress=True):
+        built.append(training)
+        return real(config, training=training, progress=progress)
+
+    monkeypatch.setattr(train_module, "build_dataset", counting)
+    config = resolve_config(preset="beta-tcvae", overrides=TINY, seed=3)
+    run = train_run(tmp_path / "r", config, steps=4, progress=False,
+                    trackers=[TensorBoardTracker(tmp_path / "tb")])  # fmt: skip
+    assert sorted(built) == [False, True]  # one training view, one evaluation dataset
+    assert not math.isnan(_read(tmp_path / "r")[-1]["tc_ref"])  # the estimate ran on it
+    assert len(run.dataset) == 737_280
