@@ -4,18 +4,23 @@ that fits the time, and the bank estimator (``objective.estimator='bank'``), on 
 Every setting is the ``beta-tcvae`` preset at the ``cpu`` budget with overrides. Its steps come
 from the time budget: a short calibration (``--calibrate-steps`` steps after as many of warm-up,
 on this machine and these threads, on the wall clock or with ``--clock cpu`` the process's CPU
-time) gives milliseconds per step, and the run gets
-``minutes · 60 000 / ms`` steps (warm-up 5 % of them). "MSS big" takes the largest batch of
-``--batches`` whose steps still reach ``--min-steps``. Each setting is trained for every seed,
+time) gives milliseconds per step, measured in ``--calibrate-rounds`` interleaved rounds (every
+setting once per round, the median kept) so that the settings share whatever load the machine
+has; the run gets ``minutes · 60 000 / ms`` steps (warm-up 5 % of them). "MSS big" takes the
+largest batch of ``--batches`` whose steps still reach ``--min-steps``. The calibration is saved to
+``--plan`` (default ``OUT/plan.json``) and reused by every later call with the same budget, and
+``--resume`` keeps the runs already in the CSV: the comparison can be spread over several sessions
+and every run of a setting still trains the same steps. Each setting is trained for every seed,
 then evaluated with the full protocols (MIG, FactorVAE score at 10,000/5,000 votes, DCI) and the
 reconstruction NLL (nats per image from the encoder mean, on ``--recon-points`` images);
 ``--report`` also writes each run's report (traversals). The summary gives per setting the
-median, the range over seeds and a 95 % t-interval of the mean; one CSV row per run.
+median, the range over seeds and a 95 % t-interval of the mean; one CSV row per run (rows with a
+``note`` are discarded runs, kept for the record and left out of the summary).
 
 The comparison asked for (≥ 3 seeds × 3 settings × 20 minutes on two quiet cores)::
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/tc_equal_time.py --minutes 20 --seeds 0 1 2 \\
-        --out runs/tc-equal-time --csv benchmarks/tc_equal_time.csv --report
+        --out runs/tc-equal-time --csv benchmarks/tc_equal_time_20min.csv --report --resume
 
 A check that the script runs end to end (seconds of training, cheap metric protocols)::
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import os
 import shutil
@@ -91,28 +97,64 @@ def ms_per_step(overrides: list[str], out: Path, steps: int, clock=time.perf_cou
     return (diff / steps if diff > 0 else times[2] / (2 * steps)) * 1000
 
 
+def calibrate(candidates: dict[str, list[str]], args) -> dict[str, float]:
+    """Milliseconds per step of every setting, measured in ``--calibrate-rounds`` interleaved
+    rounds (each round times every setting once) and the median taken: the settings share the
+    machine's load, so their ratio holds even when the load changes."""
+    clock = _CLOCKS[args.clock]
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(args.calibrate_rounds):
+        for name, overrides in candidates.items():
+            times[name].append(ms_per_step(overrides, args.out, args.calibrate_steps, clock))
+    return {name: statistics.median(found) for name, found in times.items()}
+
+
 def plan(args) -> dict[str, tuple[list[str], int]]:
-    """Each setting's overrides and steps for the time budget (or ``--steps`` for all)."""
-    planned = {}
+    """Each setting's overrides and steps for the time budget (or ``--steps`` for all).
+
+    The calibrated plan is saved to ``--plan`` (default ``OUT/plan.json``) and read back by a later
+    call with the same budget, so a comparison spread over several sessions trains every run of a
+    setting for the same steps whatever the load of the day."""
+    if args.steps:
+        return {n: (_with_batch(n, args, max(args.batches)), args.steps) for n in args.only}
+    path = args.plan or args.out / "plan.json"
+    budget = {"minutes": args.minutes, "clock": args.clock, "threads": torch.get_num_threads()}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved["budget"] != budget:
+            raise SystemExit(
+                f"{path} was calibrated for {saved['budget']}, not {budget}: give the same "
+                "--minutes/--clock/threads, or another --plan to calibrate anew"
+            )
+        missing = [n for n in args.only if n not in saved["settings"]]
+        if missing:
+            raise SystemExit(f"{path} has no plan for {missing}; give another --plan")
+        chosen = saved["settings"]
+    else:
+        candidates = {n: list(SETTINGS[n]) for n in args.only}
+        if "mss-big" in candidates:
+            candidates["mss-big"] = _largest_batch(candidates["mss-big"], args)
+        ms = calibrate(candidates, args)
+        chosen = {
+            n: {"overrides": o, "ms_per_step": round(ms[n], 2),
+                "steps": int(args.minutes * 60_000 / ms[n])}
+            for n, o in candidates.items()
+        }  # fmt: skip
+        path.write_text(json.dumps({"budget": budget, "settings": chosen}, indent=2))
     for name in args.only:
-        overrides = list(SETTINGS[name])
-        if name == "mss-big":
-            overrides = _largest_batch(overrides, args)
-        if args.steps:
-            steps = args.steps
-        else:
-            ms = ms_per_step(overrides, args.out, args.calibrate_steps, _CLOCKS[args.clock])
-            steps = int(args.minutes * 60_000 / ms)
-            print(f"{name}: {ms:.0f} ms/step ({args.clock}) -> {steps} steps", flush=True)
-        planned[name] = (overrides, steps)
-    return planned
+        entry = chosen[name]
+        print(f"{name}: {entry['ms_per_step']} ms/step ({args.clock}) -> {entry['steps']} steps")
+    return {n: (chosen[n]["overrides"], chosen[n]["steps"]) for n in args.only}
+
+
+def _with_batch(name: str, args, batch: int) -> list[str]:
+    overrides = list(SETTINGS[name])
+    return [*overrides, f"train.batch_size={batch}"] if name == "mss-big" else overrides
 
 
 def _largest_batch(overrides: list[str], args) -> list[str]:
     for batch in sorted(args.batches, reverse=True):
         candidate = [*overrides, f"train.batch_size={batch}"]
-        if args.steps:
-            return candidate
         ms = ms_per_step(candidate, args.out, args.calibrate_steps, _CLOCKS[args.clock])
         if args.minutes * 60_000 / ms >= args.min_steps:
             return candidate
@@ -215,6 +257,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 256, 512, 1024])
     parser.add_argument("--min-steps", type=int, default=3000)
     parser.add_argument("--calibrate-steps", type=int, default=20)
+    parser.add_argument("--calibrate-rounds", type=int, default=3)
+    parser.add_argument("--plan", type=Path, help="calibrated steps (default: OUT/plan.json)")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the CSV's runs and train the missing ones"
+    )
     parser.add_argument("--recon-points", type=int, default=5000)
     parser.add_argument("--cheap", action="store_true", help="small metric protocols (a check)")
     parser.add_argument(
@@ -230,17 +277,40 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     planned = plan(args)
-    rows = []
+    rows = _read_csv(args.csv) if args.resume else []
     for name, (overrides, steps) in planned.items():
         for seed in args.seeds:
+            if any(_is_done(r, name, seed, steps) for r in rows):
+                print(f"{name} seed {seed}: in {args.csv} already (--resume)", flush=True)
+                continue
             rows.append(run_one(name, overrides, steps, seed, args))
             _write_csv(args.csv, rows)
-    summary(rows)
+    summary(
+        [
+            r
+            for r in rows
+            if any(_is_done(r, n, int(r["seed"]), st) for n, (_, st) in planned.items())
+        ]
+    )
+
+
+def _is_done(row: dict, name: str, seed: int, steps: int) -> bool:
+    """A kept row (no note) of this setting and seed trained for the planned steps."""
+    same = row["setting"] == name and int(row["seed"]) == seed and int(row["steps"]) == steps
+    return same and not row.get("note")
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
+    fields = list(dict.fromkeys(k for r in rows for k in r))
     with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
 
