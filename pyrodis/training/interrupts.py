@@ -7,6 +7,11 @@ finish; the training loop then checks :attr:`Deferred.requested` between steps, 
 checkpoint of a consistent state and stops. A second signal while the first is pending
 interrupts at once (the user really wants out). Outside the main thread signals cannot be
 caught, and nothing is deferred.
+
+:func:`interrupting_signals` is the same promise for a process that waits on others (a study's
+driver): SIGINT and SIGTERM raise :class:`KeyboardInterrupt` whatever the process inherited. A
+job a non-interactive shell starts in the background (``cmd &`` in a script) begins with SIGINT
+ignored, and SIGTERM would otherwise end the process without its clean-up.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Deferred", "TrainingInterrupted", "deferred_interrupts"]
+__all__ = ["Deferred", "TrainingInterrupted", "deferred_interrupts", "interrupting_signals"]
 
 
 class TrainingInterrupted(Exception):
@@ -50,6 +55,26 @@ def deferred_interrupts() -> Iterator[Deferred]:
     previous = {sig: signal.signal(sig, state.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield state
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupting_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`KeyboardInterrupt`, even where SIGINT
+    was inherited as ignored; the previous handlers come back after it (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in signals}
+    try:
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -41,6 +41,7 @@ from pyrodis.runs.study.progress import StudyProgress
 from pyrodis.runs.study.results_table import write_results
 from pyrodis.runs.study.tracking import open_study_run, tracked_config, trial_tracking
 from pyrodis.runs.study.trial import RUNS_DIR, one_line, read_record, run_trial, write_record
+from pyrodis.training.interrupts import interrupting_signals
 
 __all__ = ["SPEC_FILE", "run_study"]
 
@@ -264,7 +265,8 @@ def run_study(
     status = StudyProgress(spec.name, len(trials), len(finished), failed, progress)
     if todo:
         tracked = (spec, open_study_run(out, spec))  # MLflow: the study's run, made once
-        with _ray_session(address) as ray:
+        # after ray.init, which sets its own SIGTERM handler: Ctrl-C and kill reach _stop
+        with _ray_session(address) as ray, interrupting_signals():
             concurrent, threads = _capacity(ray, max_concurrent, threads_per_trial)
             _execute(ray, out, todo, status, (concurrent, threads, retries), tracked)
     else:

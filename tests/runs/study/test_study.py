@@ -264,10 +264,23 @@ def test_report_plots_the_correlated_pair_against_sigma(cluster, tmp_path):
         assert e["pair"] == "scale×shape" and 0 <= e["shared"] <= min(e["top_a"], e["top_b"]) <= 1
 
 
-def test_ctrl_c_on_a_study_saves_the_running_trials_and_exits_130(tmp_path):
-    """SIGINT to `pyrodis study run` (its own local Ray): each running trial finishes its step,
-    saves an interrupt checkpoint and stops; the driver waits for them, says how to continue
-    and exits 130 without a traceback (the next `study run` resumes them from there)."""
+def _ignore_sigint() -> None:
+    """A job started in the background by a non-interactive shell (``cmd &`` in a script, CI)
+    begins with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "sig, launch",
+    [(signal.SIGINT, _ignore_sigint), (signal.SIGTERM, None)],
+    ids=["ctrl-c-to-a-background-job", "sigterm"],
+)
+def test_ctrl_c_on_a_study_saves_the_running_trials_and_exits_130(tmp_path, sig, launch):
+    """SIGINT (Ctrl-C, or ``kill -INT`` to a study started in the background, whose inherited
+    SIGINT is ignored) or SIGTERM (a polite kill) to `pyrodis study run` (its own local Ray): each
+    running trial finishes its step, saves an interrupt checkpoint and stops; the driver waits
+    for them, says how to continue and exits 130 without a traceback (the next `study run`
+    resumes them from there)."""
     part = spec(**{"train.steps": 100_000, "train.checkpoint_every": 50_000})
     part["grid"] = TINY["grid"][:1]
     part["study"]["seeds"] = [0]  # two trials
@@ -277,15 +290,24 @@ def test_ctrl_c_on_a_study_saves_the_running_trials_and_exits_130(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "pyrodis", "study", "run", str(path), "--out", str(target)]
     driver = subprocess.Popen(
-        [*cmd, "--max-concurrent", "2"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        [*cmd, "--max-concurrent", "2"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=launch,
     )
     logs = [target / "runs" / t.trial_id / "log.csv" for t in expand_trials(read_study(part))]
     deadline = time.monotonic() + 300
     while not all(p.exists() and len(p.read_text().splitlines()) > 3 for p in logs):
         assert driver.poll() is None and time.monotonic() < deadline, "trials did not start"
         time.sleep(0.2)
-    driver.send_signal(signal.SIGINT)
-    _, err = driver.communicate(timeout=300)
+    driver.send_signal(sig)
+    try:
+        _, err = driver.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        raise AssertionError(f"the driver did not stop within 120 s of {sig!r}") from None
     assert driver.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "run the same `pyrodis study run` again to continue" in err
