@@ -66,8 +66,9 @@ def collapsed_paragraph(collapsed: list[dict], done: int) -> str:
         "stopped before leaving the mean-image plateau) and stay in every analysis below; "
         "dropping them would be a choice made on the outcome.</p>"
     )
-    rows = [[e["trial"], e["setting"], e["seed"], e["active_units"], e["kl"], e["rule"]]
-            for e in collapsed]  # fmt: skip
+    kl = ["" if e["kl"] is None else f"{e['kl']:.3g}" for e in collapsed]
+    rows = [[e["trial"], e["setting"], e["seed"], e["active_units"], k, e["rule"]]
+            for e, k in zip(collapsed, kl)]  # fmt: skip
     header = ["run", "setting", "seed", "active units", "final KL (nats)", "rule"]
     return text + html.table(header, [["" if v is None else v for v in r] for r in rows])
 
