@@ -6,8 +6,10 @@ The KL per dimension is checked against an independent Monte-Carlo estimate writ
 Pyro traces alone (the guide run on ALL points in one call, its sites' own ``log_prob`` and the
 model's prior), not through pyrodis' density code; the decomposition must add up to its KL.
 
-Each ``test_user_*.py`` program is self-contained on purpose, written top to bottom as a Pyro user
-would (data, networks, model, guide): their model/guide blocks look alike because users' do.
+Each ``test_user_*.py`` program reads top to bottom as a Pyro user would write it (data, networks,
+model, guide). What they all write alike (the data, the encoder/decoder pair, the plain model and
+Gaussian guide of one latent site) comes from ``kit.user_programs``; what a program is about (its
+prior, posterior, plates, names or training loop) it passes in or writes out by hand.
 """
 
 from __future__ import annotations

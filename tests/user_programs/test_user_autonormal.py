@@ -6,6 +6,7 @@ import pyro.distributions as dist
 import pytest
 import torch
 from inspection import inspect, train
+from kit.user_programs import low_rank_data
 from pyro.infer.autoguide import AutoNormal
 from torch import nn
 
@@ -13,8 +14,7 @@ N, OBS, D = 128, 5, 2
 
 
 def program():
-    g = torch.Generator().manual_seed(9)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
+    data = low_rank_data(N, OBS, seed=9)
     dec = nn.Linear(D, OBS)
 
     def model(x, idx):

@@ -7,14 +7,14 @@ import pyro.distributions as dist
 import pytest
 import torch
 from inspection import inspect, train
+from kit.user_programs import low_rank_data
 from torch import nn
 
 N, OBS = 256, 6
 
 
 def program():
-    g = torch.Generator().manual_seed(4)
-    data = torch.randn(N, 3, generator=g) @ torch.randn(3, OBS, generator=g)
+    data = low_rank_data(N, OBS, seed=4, rank=3)
     enc = nn.Linear(OBS, 2 * 2 + 2 * 1)
     dec = nn.Linear(3, OBS)
 
