@@ -6,14 +6,12 @@ total-correlation estimators (``docs/contract.rst``, "Bounded supports")."""
 
 import math
 
-import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect
+from inspection import inspect, train
 from kit.user_programs import encoder_decoder, low_rank_data, user_guide, user_model
-from pyro.infer import SVI, Trace_ELBO
-from pyro.optim import Adam
+from pyro.infer import Trace_ELBO
 from torch import nn
 
 from pyrodis.inference import TCELBO, BetaELBO
@@ -37,17 +35,9 @@ def program():
 
 
 def _train(loss, steps=300, batch=64):
+    """Every step's loss and gradients finite."""
     model, guide, data = program()
-    pyro.clear_param_store()
-    pyro.set_rng_seed(0)
-    svi = SVI(model, guide, Adam({"lr": 5e-3}), loss=loss)
-    g = torch.Generator().manual_seed(1)
-    for step in range(steps):
-        idx = torch.randperm(N, generator=g)[:batch]
-        value = svi.step(data[idx], idx)
-        assert math.isfinite(value), f"step {step}: loss {value}"
-        grads = [p.grad for p in pyro.get_param_store().values() if p.grad is not None]
-        assert all(bool(torch.isfinite(gr).all()) for gr in grads), f"step {step}: NaN gradient"
+    train(model, guide, data, loss, steps, batch, lr=5e-3, check_gradients=True)
     return model, guide, data
 
 
