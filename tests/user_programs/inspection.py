@@ -53,6 +53,13 @@ def train(
     return losses
 
 
+def train_and_inspect(model, guide, data, elbo, sites=("z",), *, steps=25, **kwargs):
+    """What most programs do: ``train`` under ``elbo``, then ``inspect`` the guide at ``sites``
+    (``kwargs`` go to ``inspect``); returns its ``AggregatePosterior``."""
+    train(model, guide, data, elbo, steps=steps)
+    return inspect(guide, model, data, sites, **kwargs)
+
+
 def _base(fn):
     while isinstance(fn, Independent):
         fn = fn.base_dist

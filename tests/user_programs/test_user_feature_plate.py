@@ -4,7 +4,7 @@ univariate Normals), so the latent site has batch shape (B, 1) and event (D,).""
 import pyro
 import pyro.distributions as dist
 import pytest
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data
 
 N, OBS, D = 256, 6, 2
@@ -32,7 +32,5 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_data_plate_at_dim_minus_two(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.loc.shape == (N, D)

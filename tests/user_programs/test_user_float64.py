@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 
 N, OBS, D = 256, 6, 2
@@ -18,8 +18,7 @@ def program():
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_float64_program(elbo):
     model, guide, data, enc = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(model, guide, data, elbo)
     with torch.no_grad():
         expected = enc(data).chunk(2, -1)[0]
     torch.testing.assert_close(agg.loc, expected)  # float64 kept exactly

@@ -5,7 +5,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, user_guide
 from torch.distributions import constraints
 
@@ -35,7 +35,5 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_global_latent_outside_the_plate(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.latent_dim == D

@@ -3,7 +3,7 @@
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, user_guide, user_model
 
 N, OBS, D = 256, 6, 2
@@ -21,8 +21,6 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_laplace_prior(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert isinstance(agg.prior.parts[0], torch.distributions.Laplace)
     assert agg.kl_method == "closed form"  # torch registers KL(Normal || Laplace)

@@ -6,7 +6,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from pyro.infer import SVI
 from pyro.optim import Adam
@@ -81,7 +81,5 @@ def groups_as_points():
 
 @pytest.mark.parametrize("program", [items_as_points, groups_as_points])
 def test_both_flat_versions_train_and_are_inspected(program):
-    model, guide, data = program()
-    train(model, guide, data, "tc")
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), "tc")
     assert agg.latent_dim == (D if program is items_as_points else I * D)

@@ -5,7 +5,7 @@ import numpy as np
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from torch.distributions import AffineTransform, TransformedDistribution
 
@@ -29,9 +29,7 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_per_point_affine_guide(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.sample(100).shape == (100, D)
 
 

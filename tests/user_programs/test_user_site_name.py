@@ -4,7 +4,7 @@ likelihood is a Laplace."""
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from torch import nn
 
@@ -30,8 +30,6 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_site_not_called_z(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["code"])
+    agg = train_and_inspect(*program(), elbo, ["code"])
     assert agg.latent_names == ["code[0]", "code[1]", "code[2]"]
     assert agg.kl_method == "closed form"

@@ -5,7 +5,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_model
 from pyro.distributions.transforms import Spline
 
@@ -30,9 +30,7 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_spline_flow_guide(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert isinstance(agg.posterior.parts[0], torch.distributions.TransformedDistribution)
     assert agg.kl_method == "monte carlo"  # no closed form for a flow
     assert agg.sample(100).shape == (100, D)

@@ -4,7 +4,7 @@ KL(Normal || StudentT), so the diagnostics estimate it by Monte Carlo and say so
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, low_rank_data, user_guide, user_model
 from torch import nn
 
@@ -29,9 +29,7 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_student_t_prior(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.kl_method == "monte carlo" and (agg.kl_standard_errors() > 0).all()
     grid = torch.linspace(-3, 3, 5).numpy()
     expected = torch.distributions.StudentT(4.0).log_prob(torch.linspace(-3, 3, 5)).exp()

@@ -4,7 +4,7 @@ to ``from_guide(..., factors=)`` and the latent × factor mutual information fol
 import numpy as np
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import encoder_decoder, normal_prior, user_guide, user_model
 from torch import nn
 
@@ -25,8 +25,7 @@ def program():
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_tabular_mlp_with_known_factors(elbo):
     model, guide, data, factors = program()
-    train(model, guide, data, elbo, steps=40)
-    agg = inspect(guide, model, data, ["z"], factors=factors)
+    agg = train_and_inspect(model, guide, data, elbo, steps=40, factors=factors)
     np.testing.assert_array_equal(agg.factors, factors)
     assert agg.factor_names == ("factor0", "factor1")
     mi = agg.mutual_information()

@@ -6,7 +6,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
 from kit.user_programs import low_rank_data
 from torch import nn
 
@@ -37,9 +37,7 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_two_latent_sites(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["content", "style"])
+    agg = train_and_inspect(*program(), elbo, ["content", "style"])
     assert agg.latent_names == ["content[0]", "content[1]", "style[0]"]
     style = agg.site("style")
     assert style.latent_dim == 1 and isinstance(style.posterior.parts[0], dist.Laplace)
