@@ -8,6 +8,7 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
+from kit.user_programs import encoder_decoder, low_rank_data, user_guide, user_model
 from pyro.infer import SVI
 from pyro.optim import Adam
 from torch import nn
@@ -19,8 +20,7 @@ N, OBS, D, K = 128, 4, 2, 3
 
 
 def _data():
-    g = torch.Generator().manual_seed(0)
-    return torch.tanh(torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g))
+    return low_rank_data(N, OBS, seed=0, squash=torch.tanh)
 
 
 def joint_mixture():
@@ -37,24 +37,14 @@ def per_dim_mixture():
 
 
 def program(prior):
-    enc, dec = nn.Linear(OBS, 2 * D), nn.Linear(D, OBS)
+    enc, dec = encoder_decoder(OBS, D)
 
-    def model(x, idx):
-        pyro.module("dec", dec)
-        with pyro.plate("data", N, subsample=idx):
-            p = prior().expand([len(idx)]) if prior is joint_mixture else prior()
-            z = pyro.sample(
-                "z", p if prior is joint_mixture else p.expand([len(idx), D]).to_event(1)
-            )
-            pyro.sample("x", dist.Normal(dec(z), 0.1).to_event(1), obs=x)
+    def batch_prior(x):
+        if prior is joint_mixture:
+            return prior().expand([len(x)])
+        return prior().expand([len(x), D]).to_event(1)
 
-    def guide(x, idx):
-        pyro.module("enc", enc)
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
-
-    return model, guide, enc
+    return user_model(dec, N, batch_prior), user_guide(enc, N), enc
 
 
 def _steps(model, guide, elbo, steps=5):

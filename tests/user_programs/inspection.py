@@ -6,8 +6,10 @@ The KL per dimension is checked against an independent Monte-Carlo estimate writ
 Pyro traces alone (the guide run on ALL points in one call, its sites' own ``log_prob`` and the
 model's prior), not through pyrodis' density code; the decomposition must add up to its KL.
 
-Each ``test_user_*.py`` program is self-contained on purpose, written top to bottom as a Pyro user
-would (data, networks, model, guide): their model/guide blocks look alike because users' do.
+Each ``test_user_*.py`` program reads top to bottom as a Pyro user would write it (data, networks,
+model, guide). What they all write alike (the data, the encoder/decoder pair, the plain model and
+Gaussian guide of one latent site) comes from ``kit.user_programs``; what a program is about (its
+prior, posterior, plates, names or training loop) it passes in or writes out by hand.
 """
 
 from __future__ import annotations
@@ -28,18 +30,34 @@ from pyrodis.inference import TCELBO, BetaELBO
 ELBOS = {"beta": lambda: BetaELBO(beta=4.0), "tc": lambda: TCELBO(beta=6.0)}
 
 
-def train(model, guide, data, elbo_name: str, steps: int = 25, batch: int = 32, lr=1e-2):
-    """``steps`` SVI steps on random batches ``(x, idx)``; returns the finite losses."""
+def train(
+    model, guide, data, elbo, steps: int = 25, batch: int = 32, lr=1e-2, check_gradients=False
+):
+    """``steps`` SVI steps on random batches ``(x, idx)`` under ``elbo``, a name in ``ELBOS`` or a
+    loss object; every step's loss must be finite, and with ``check_gradients`` every gradient in
+    the param store too. Returns the losses."""
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
-    svi = SVI(model, guide, Adam({"lr": lr}), loss=ELBOS[elbo_name]())
+    loss = ELBOS[elbo]() if isinstance(elbo, str) else elbo
+    svi = SVI(model, guide, Adam({"lr": lr}), loss=loss)
     g = torch.Generator().manual_seed(1)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
         idx = torch.randperm(data.shape[0], generator=g)[:batch]
-        losses.append(svi.step(data[idx], idx))
-    assert all(math.isfinite(v) for v in losses), losses
+        value = svi.step(data[idx], idx)
+        assert math.isfinite(value), f"step {step}: loss {value}"
+        if check_gradients:
+            grads = [p.grad for p in pyro.get_param_store().values() if p.grad is not None]
+            assert all(bool(torch.isfinite(gr).all()) for gr in grads), f"step {step}: NaN gradient"
+        losses.append(value)
     return losses
+
+
+def train_and_inspect(model, guide, data, elbo, sites=("z",), *, steps=25, **kwargs):
+    """What most programs do: ``train`` under ``elbo``, then ``inspect`` the guide at ``sites``
+    (``kwargs`` go to ``inspect``); returns its ``AggregatePosterior``."""
+    train(model, guide, data, elbo, steps=steps)
+    return inspect(guide, model, data, sites, **kwargs)
 
 
 def _base(fn):

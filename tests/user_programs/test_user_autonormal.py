@@ -5,7 +5,8 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
+from kit.user_programs import low_rank_data
 from pyro.infer.autoguide import AutoNormal
 from torch import nn
 
@@ -13,8 +14,7 @@ N, OBS, D = 128, 5, 2
 
 
 def program():
-    g = torch.Generator().manual_seed(9)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
+    data = low_rank_data(N, OBS, seed=9)
     dec = nn.Linear(D, OBS)
 
     def model(x, idx):
@@ -30,8 +30,6 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_autonormal_guide(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     loc = pyro.param("AutoNormal.locs.z").detach().double()
     torch.testing.assert_close(agg.loc, loc)  # the means are the auxiliary Normal's locations

@@ -4,18 +4,15 @@ univariate Normals), so the latent site has batch shape (B, 1) and event (D,).""
 import pyro
 import pyro.distributions as dist
 import pytest
-import torch
-from inspection import inspect, train
-from torch import nn
+from inspection import train_and_inspect
+from kit.user_programs import encoder_decoder, low_rank_data
 
 N, OBS, D = 256, 6, 2
 
 
 def program():
-    g = torch.Generator().manual_seed(6)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
-    enc = nn.Linear(OBS, 2 * D)
-    dec = nn.Linear(D, OBS)
+    data = low_rank_data(N, OBS, seed=6)
+    enc, dec = encoder_decoder(OBS, D)
 
     def model(x, idx):
         pyro.module("dec", dec)
@@ -35,7 +32,5 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_data_plate_at_dim_minus_two(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.loc.shape == (N, D)

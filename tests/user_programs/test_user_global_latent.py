@@ -5,18 +5,17 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
-from torch import nn
+from inspection import train_and_inspect
+from kit.user_programs import encoder_decoder, low_rank_data, user_guide
 from torch.distributions import constraints
 
 N, OBS, D = 256, 6, 2
 
 
 def program():
-    g = torch.Generator().manual_seed(5)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
-    enc = nn.Linear(OBS, 2 * D)
-    dec = nn.Linear(D, OBS)
+    data = low_rank_data(N, OBS, seed=5)
+    enc, dec = encoder_decoder(OBS, D)
+    local_guide = user_guide(enc, N)
 
     def model(x, idx):
         pyro.module("dec", dec)
@@ -26,20 +25,15 @@ def program():
             pyro.sample("x", dist.Normal(dec(z), sigma).to_event(1), obs=x)
 
     def guide(x, idx):
-        pyro.module("enc", enc)
         s_loc = pyro.param("sigma_loc", torch.tensor(-1.0))
         s_scale = pyro.param("sigma_scale", torch.tensor(0.1), constraint=constraints.positive)
         pyro.sample("sigma", dist.LogNormal(s_loc, s_scale))
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
+        local_guide(x, idx)  # z in the data plate, as in any other program
 
     return model, guide, data
 
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_global_latent_outside_the_plate(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.latent_dim == D

@@ -6,13 +6,12 @@ total-correlation estimators (``docs/contract.rst``, "Bounded supports")."""
 
 import math
 
-import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect
-from pyro.infer import SVI, Trace_ELBO
-from pyro.optim import Adam
+from inspection import inspect, train
+from kit.user_programs import encoder_decoder, low_rank_data, user_guide, user_model
+from pyro.infer import Trace_ELBO
 from torch import nn
 
 from pyrodis.inference import TCELBO, BetaELBO
@@ -20,39 +19,25 @@ from pyrodis.inference import TCELBO, BetaELBO
 N, OBS, D = 256, 6, 3
 
 
+def beta_prior(x):
+    return dist.Beta(2.0, 2.0).expand([len(x), D]).to_event(1)
+
+
+def kumaraswamy_posterior(params):
+    a, b = nn.functional.softplus(params).add(1.0).chunk(2, -1)
+    return dist.Kumaraswamy(a, b).to_event(1)
+
+
 def program():
-    g = torch.Generator().manual_seed(0)
-    data = torch.tanh(torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g))
-    enc = nn.Sequential(nn.Linear(OBS, 16), nn.Tanh(), nn.Linear(16, 2 * D))
-    dec = nn.Sequential(nn.Linear(D, 16), nn.Tanh(), nn.Linear(16, OBS))
-
-    def model(x, idx):
-        pyro.module("dec", dec)
-        with pyro.plate("data", N, subsample=idx):
-            z = pyro.sample("z", dist.Beta(2.0, 2.0).expand([len(idx), D]).to_event(1))
-            pyro.sample("x", dist.Normal(dec(z), 0.1).to_event(1), obs=x)
-
-    def guide(x, idx):
-        pyro.module("enc", enc)
-        a, b = nn.functional.softplus(enc(x)).add(1.0).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            pyro.sample("z", dist.Kumaraswamy(a, b).to_event(1))
-
-    return model, guide, data
+    data = low_rank_data(N, OBS, seed=0, squash=torch.tanh)
+    enc, dec = encoder_decoder(OBS, D, hidden=16)
+    return user_model(dec, N, beta_prior), user_guide(enc, N, kumaraswamy_posterior), data
 
 
 def _train(loss, steps=300, batch=64):
+    """Every step's loss and gradients finite."""
     model, guide, data = program()
-    pyro.clear_param_store()
-    pyro.set_rng_seed(0)
-    svi = SVI(model, guide, Adam({"lr": 5e-3}), loss=loss)
-    g = torch.Generator().manual_seed(1)
-    for step in range(steps):
-        idx = torch.randperm(N, generator=g)[:batch]
-        value = svi.step(data[idx], idx)
-        assert math.isfinite(value), f"step {step}: loss {value}"
-        grads = [p.grad for p in pyro.get_param_store().values() if p.grad is not None]
-        assert all(bool(torch.isfinite(gr).all()) for gr in grads), f"step {step}: NaN gradient"
+    train(model, guide, data, loss, steps, batch, lr=5e-3, check_gradients=True)
     return model, guide, data
 
 

@@ -10,8 +10,8 @@ import pyro.poutine as poutine
 import pytest
 import torch
 from inspection import train
+from kit.user_programs import encoder_decoder, low_rank_data
 from pyro.infer import Trace_ELBO
-from torch import nn
 
 from pyrodis.diagnostics import AggregatePosterior
 from pyrodis.inference import DIPELBO, TCELBO, BetaELBO, FactorELBO
@@ -20,10 +20,8 @@ N, OBS, D, B = 256, 6, 3, 32
 
 
 def program():
-    g = torch.Generator().manual_seed(0)
-    data = torch.tanh(torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g))
-    enc = nn.Sequential(nn.Linear(OBS, 16), nn.Tanh(), nn.Linear(16, 2 * D))
-    dec = nn.Sequential(nn.Linear(D, 16), nn.Tanh(), nn.Linear(16, OBS))
+    data = low_rank_data(N, OBS, seed=0, squash=torch.tanh)
+    enc, dec = encoder_decoder(OBS, D, hidden=16)
 
     def model(x, idx):
         pyro.module("dec", dec)

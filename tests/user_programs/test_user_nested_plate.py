@@ -6,10 +6,10 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
+from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from pyro.infer import SVI
 from pyro.optim import Adam
-from torch import nn
 
 from pyrodis.inference import TCELBO, LatentSiteError
 
@@ -17,14 +17,12 @@ G, I, OBS, D = 128, 3, 4, 2  # groups, items per group, observed values per item
 
 
 def _data():
-    g = torch.Generator().manual_seed(0)
-    codes = torch.randn(G, I, 2, generator=g)
-    return torch.tanh(codes @ torch.randn(2, OBS, generator=g))  # (G, I, OBS)
+    return low_rank_data((G, I), OBS, seed=0, squash=torch.tanh)  # (G, I, OBS)
 
 
 def nested_program():
     data = _data()
-    enc, dec = nn.Linear(OBS, 2 * D), nn.Linear(D, OBS)
+    enc, dec = encoder_decoder(OBS, D)
 
     def model(x, idx):
         pyro.module("dec", dec)
@@ -55,27 +53,14 @@ def test_nested_plates_are_refused_with_how_to_flatten():
 def items_as_points():
     """Flat version 1: every item is a data point (one plate over the G·I items)."""
     data = _data().reshape(G * I, OBS)
-    enc, dec = nn.Linear(OBS, 2 * D), nn.Linear(D, OBS)
-
-    def model(x, idx):
-        pyro.module("dec", dec)
-        with pyro.plate("data", G * I, subsample=idx):
-            z = pyro.sample("z", dist.Normal(torch.zeros(len(idx), D), 1.0).to_event(1))
-            pyro.sample("x", dist.Normal(dec(z), 0.1).to_event(1), obs=x)
-
-    def guide(x, idx):
-        pyro.module("enc", enc)
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", G * I, subsample=idx):
-            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
-
-    return model, guide, data
+    enc, dec = encoder_decoder(OBS, D)
+    return user_model(dec, G * I, normal_prior(D)), user_guide(enc, G * I), data
 
 
 def groups_as_points():
     """Flat version 2: a group is a data point and its items' codes are its latent vector."""
     data = _data()
-    enc, dec = nn.Linear(OBS, 2 * D), nn.Linear(D, OBS)
+    enc, dec = encoder_decoder(OBS, D)
 
     def model(x, idx):
         pyro.module("dec", dec)
@@ -96,7 +81,5 @@ def groups_as_points():
 
 @pytest.mark.parametrize("program", [items_as_points, groups_as_points])
 def test_both_flat_versions_train_and_are_inspected(program):
-    model, guide, data = program()
-    train(model, guide, data, "tc")
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), "tc")
     assert agg.latent_dim == (D if program is items_as_points else I * D)

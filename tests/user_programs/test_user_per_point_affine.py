@@ -2,12 +2,11 @@
 q(z|x) = Affine(loc(x), scale(x))_# N(0, I), the same densities as Normal(loc(x), scale(x))."""
 
 import numpy as np
-import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
-from torch import nn
+from inspection import train_and_inspect
+from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from torch.distributions import AffineTransform, TransformedDistribution
 
 from pyrodis.diagnostics import AggregatePosterior
@@ -15,34 +14,22 @@ from pyrodis.diagnostics import AggregatePosterior
 N, OBS, D = 256, 6, 2
 
 
+def affine_posterior(params):
+    loc, log_scale = params.chunk(2, -1)
+    base = dist.Normal(torch.zeros_like(loc), 1.0)
+    affine = AffineTransform(loc, log_scale.exp())
+    return dist.TransformedDistribution(base, [affine]).to_event(1)
+
+
 def program():
-    g = torch.Generator().manual_seed(0)
-    data = torch.tanh(torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g))
-    enc = nn.Sequential(nn.Linear(OBS, 16), nn.Tanh(), nn.Linear(16, 2 * D))
-    dec = nn.Sequential(nn.Linear(D, 16), nn.Tanh(), nn.Linear(16, OBS))
-
-    def model(x, idx):
-        pyro.module("dec", dec)
-        with pyro.plate("data", N, subsample=idx):
-            z = pyro.sample("z", dist.Normal(torch.zeros(len(idx), D), 1.0).to_event(1))
-            pyro.sample("x", dist.Normal(dec(z), 0.1).to_event(1), obs=x)
-
-    def guide(x, idx):
-        pyro.module("enc", enc)
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            base = dist.Normal(torch.zeros_like(loc), 1.0)
-            affine = AffineTransform(loc, log_scale.exp())
-            pyro.sample("z", dist.TransformedDistribution(base, [affine]).to_event(1))
-
-    return model, guide, data
+    data = low_rank_data(N, OBS, seed=0, squash=torch.tanh)
+    enc, dec = encoder_decoder(OBS, D, hidden=16)
+    return user_model(dec, N, normal_prior(D)), user_guide(enc, N, affine_posterior), data
 
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_per_point_affine_guide(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["z"])
+    agg = train_and_inspect(*program(), elbo)
     assert agg.sample(100).shape == (100, D)
 
 

@@ -2,36 +2,19 @@
 the diagnostics are in nats per point whatever the scale."""
 
 import numpy as np
-import pyro
-import pyro.distributions as dist
 import pytest
-import torch
 from inspection import inspect, train
+from kit.user_programs import encoder_decoder, low_rank_data, normal_prior, user_guide, user_model
 from pyro import poutine
-from torch import nn
 
 N, OBS, D = 256, 6, 2
 SCALE = 0.01
 
 
 def program():
-    g = torch.Generator().manual_seed(11)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
-    enc = nn.Linear(OBS, 2 * D)
-    dec = nn.Linear(D, OBS)
-
-    def model(x, idx):
-        pyro.module("dec", dec)
-        with pyro.plate("data", N, subsample=idx):
-            z = pyro.sample("z", dist.Normal(x.new_zeros(len(idx), D), 1.0).to_event(1))
-            pyro.sample("x", dist.Normal(dec(z), 0.2).to_event(1), obs=x)
-
-    def guide(x, idx):
-        pyro.module("enc", enc)
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
-
+    data = low_rank_data(N, OBS, seed=11)
+    enc, dec = encoder_decoder(OBS, D)
+    model, guide = user_model(dec, N, normal_prior(D), noise=0.2), user_guide(enc, N)
     return poutine.scale(model, SCALE), poutine.scale(guide, SCALE), data, (model, guide)
 
 

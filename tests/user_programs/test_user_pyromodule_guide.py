@@ -6,6 +6,7 @@ import pyro.distributions as dist
 import pytest
 import torch
 from inspection import inspect, train
+from kit.user_programs import low_rank_data
 from pyro.nn import PyroModule, PyroParam
 from torch import nn
 from torch.distributions import constraints
@@ -37,8 +38,7 @@ class Decoder(PyroModule):
 
 
 def program():
-    g = torch.Generator().manual_seed(8)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
+    data = low_rank_data(N, OBS, seed=8)
     return Decoder(), Encoder(), data
 
 

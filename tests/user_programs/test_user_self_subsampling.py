@@ -9,9 +9,9 @@ import pyro.distributions as dist
 import pytest
 import torch
 from inspection import ELBOS, inspect
+from kit.user_programs import encoder_decoder, low_rank_data
 from pyro.infer import SVI
 from pyro.optim import Adam
-from torch import nn
 
 from pyrodis.diagnostics import AggregatePosterior
 
@@ -19,10 +19,8 @@ N, OBS, D = 256, 6, 2
 
 
 def program():
-    g = torch.Generator().manual_seed(12)
-    data = torch.randn(N, 2, generator=g) @ torch.randn(2, OBS, generator=g)
-    enc = nn.Linear(OBS, 2 * D)
-    dec = nn.Linear(D, OBS)
+    data = low_rank_data(N, OBS, seed=12)
+    enc, dec = encoder_decoder(OBS, D)
 
     def model(x=None, subsample=None):
         pyro.module("dec", dec)

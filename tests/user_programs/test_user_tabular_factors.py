@@ -2,11 +2,10 @@
 to ``from_guide(..., factors=)`` and the latent × factor mutual information follows them."""
 
 import numpy as np
-import pyro
-import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
+from kit.user_programs import encoder_decoder, normal_prior, user_guide, user_model
 from torch import nn
 
 N, OBS, D = 256, 10, 3
@@ -18,29 +17,15 @@ def program():
     values = factors.float() / 3.0 * 2 - 1
     mixing = torch.randn(2, OBS, generator=g)
     data = torch.tanh(values @ mixing) + 0.05 * torch.randn(N, OBS, generator=g)
-    enc = nn.Sequential(nn.Linear(OBS, 32), nn.ReLU(), nn.Linear(32, 2 * D))
-    dec = nn.Sequential(nn.Linear(D, 32), nn.ReLU(), nn.Linear(32, OBS))
-
-    def model(x, idx):
-        pyro.module("mlp_dec", dec)
-        with pyro.plate("data", N, subsample=idx):
-            z = pyro.sample("z", dist.Normal(x.new_zeros(len(idx), D), 1.0).to_event(1))
-            pyro.sample("x", dist.Normal(dec(z), 0.1).to_event(1), obs=x)
-
-    def guide(x, idx):
-        pyro.module("mlp_enc", enc)
-        loc, log_scale = enc(x).chunk(2, -1)
-        with pyro.plate("data", N, subsample=idx):
-            pyro.sample("z", dist.Normal(loc, log_scale.exp()).to_event(1))
-
-    return model, guide, data, factors.numpy()
+    enc, dec = encoder_decoder(OBS, D, hidden=32, activation=nn.ReLU)
+    model = user_model(dec, N, normal_prior(D), name="mlp_dec")
+    return model, user_guide(enc, N, name="mlp_enc"), data, factors.numpy()
 
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_tabular_mlp_with_known_factors(elbo):
     model, guide, data, factors = program()
-    train(model, guide, data, elbo, steps=40)
-    agg = inspect(guide, model, data, ["z"], factors=factors)
+    agg = train_and_inspect(model, guide, data, elbo, steps=40, factors=factors)
     np.testing.assert_array_equal(agg.factors, factors)
     assert agg.factor_names == ("factor0", "factor1")
     mi = agg.mutual_information()

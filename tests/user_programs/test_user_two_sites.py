@@ -6,15 +6,15 @@ import pyro
 import pyro.distributions as dist
 import pytest
 import torch
-from inspection import inspect, train
+from inspection import train_and_inspect
+from kit.user_programs import low_rank_data
 from torch import nn
 
 N, OBS = 256, 6
 
 
 def program():
-    g = torch.Generator().manual_seed(4)
-    data = torch.randn(N, 3, generator=g) @ torch.randn(3, OBS, generator=g)
+    data = low_rank_data(N, OBS, seed=4, rank=3)
     enc = nn.Linear(OBS, 2 * 2 + 2 * 1)
     dec = nn.Linear(3, OBS)
 
@@ -37,9 +37,7 @@ def program():
 
 @pytest.mark.parametrize("elbo", ["beta", "tc"])
 def test_two_latent_sites(elbo):
-    model, guide, data = program()
-    train(model, guide, data, elbo)
-    agg = inspect(guide, model, data, ["content", "style"])
+    agg = train_and_inspect(*program(), elbo, ["content", "style"])
     assert agg.latent_names == ["content[0]", "content[1]", "style[0]"]
     style = agg.site("style")
     assert style.latent_dim == 1 and isinstance(style.posterior.parts[0], dist.Laplace)
