@@ -2,8 +2,9 @@
 that fits the time, and the bank estimator (``objective.estimator='bank'``), on the quickstart.
 
 Every setting is the ``beta-tcvae`` preset at the ``cpu`` budget with overrides. Its steps come
-from the time budget: a short calibration (``--calibrate-steps`` steps after as many of warm-up,
-on this machine and these threads, on the wall clock or with ``--clock cpu`` the process's CPU
+from the time budget: a short calibration (``--calibrate-steps`` steps, counted once the step's
+cost is steady: for the bank, after the ``bank_size / batch`` steps that fill it), on this
+machine and these threads, on the wall clock or with ``--clock cpu`` the process's CPU
 time) gives milliseconds per step, measured in ``--calibrate-rounds`` interleaved rounds (every
 setting once per round, the median kept) so that the settings share whatever load the machine
 has; the run gets ``minutes · 60 000 / ms`` steps (warm-up 5 % of them). "MSS big" takes the
@@ -46,6 +47,7 @@ import torch  # noqa: E402
 from pyro import poutine  # noqa: E402
 
 from pyrodis.data.sources import as_source  # noqa: E402
+from pyrodis.inference.tc_reference_bank import DEFAULT_BANK_SIZE  # noqa: E402
 from pyrodis.runs import evaluate_run, load_run, resolve_config, train_run  # noqa: E402
 
 SETTINGS: dict[str, list[str]] = {
@@ -81,12 +83,29 @@ def _config(overrides: list[str], seed: int, steps: int):
     )
 
 
+def _value_of(overrides: list[str], key: str) -> str | None:
+    found = [o.split("=", 1)[1] for o in overrides if o.startswith(f"{key}=")]
+    return found[-1].strip("'\"") if found else None
+
+
+def fill_steps(overrides: list[str]) -> int:
+    """Steps before a setting's step costs what it will for the rest of the run: the bank's
+    pairwise term grows with the bank until it holds ``bank_size`` codes (``bank_size / batch``
+    steps); MSS and MWS cost the same from the first step."""
+    if _value_of(overrides, "objective.estimator") != "bank":
+        return 0
+    size = int(_value_of(overrides, "objective.bank_size") or DEFAULT_BANK_SIZE)
+    return math.ceil(size / _batch_of(overrides))
+
+
 def ms_per_step(overrides: list[str], out: Path, steps: int, clock=time.perf_counter) -> float:
-    """Milliseconds per training step on ``clock``: runs of ``steps`` and ``2·steps`` after a warm-up run
-    (which builds and caches what every run shares), differenced; when timing noise makes the
-    difference non-positive, the longer run's time per step (an upper bound) is used."""
+    """Milliseconds per training step on ``clock`` once the step's cost is steady: runs of
+    ``f + steps`` and ``f + 2·steps`` (``f`` = :func:`fill_steps`) after a warm-up run (which builds
+    and caches what every run shares), differenced; when timing noise makes the difference
+    non-positive, the longer run's time per step (an upper bound) is used."""
+    base = fill_steps(overrides) + steps
     times = []
-    for n in (steps, steps, 2 * steps):
+    for n in (base, base, base + steps):
         run_dir = out / "calibrate"
         shutil.rmtree(run_dir, ignore_errors=True)
         start = clock()
@@ -94,7 +113,7 @@ def ms_per_step(overrides: list[str], out: Path, steps: int, clock=time.perf_cou
         times.append(clock() - start)
         shutil.rmtree(run_dir, ignore_errors=True)
     diff = times[2] - times[1]
-    return (diff / steps if diff > 0 else times[2] / (2 * steps)) * 1000
+    return (diff / steps if diff > 0 else times[2] / (base + steps)) * 1000
 
 
 def calibrate(candidates: dict[str, list[str]], args) -> dict[str, float]:
