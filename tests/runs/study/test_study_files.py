@@ -81,3 +81,20 @@ def test_a_study_evaluation_seed_is_the_one_a_run_is_scored_with(tmp_path):
     train_run(tmp_path / "run", trial.config, progress=False)
     evaluate_run(tmp_path / "run")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["seed"] == 7
+
+
+CONTROLS = sorted((STUDIES[0].parents[1] / "benchmarks" / "controls").iterdir())
+
+
+@pytest.mark.parametrize("saved", CONTROLS, ids=[p.name for p in CONTROLS])
+def test_the_saved_control_tables_are_those_of_the_shipped_study_files(saved):
+    """benchmarks/controls/NAME holds the results of studies/NAME.toml as it stands: every trial,
+    finished, at the file's steps (RESULTS.md reads its figures from these tables)."""
+    from pyrodis.runs.study.results_table import read_results
+
+    trials = expand_trials(read_study(saved.parents[2] / "studies" / f"{saved.name}.toml"))
+    rows = {r["trial"]: r for r in read_results(saved)}
+    assert set(rows) == {t.trial_id for t in trials}
+    for trial in trials:
+        row = rows[trial.trial_id]
+        assert row["status"] == "done" and row["steps"] == trial.config.train.steps, trial.trial_id
