@@ -46,18 +46,26 @@ class Deferred:
 
 
 @contextmanager
+def _handling(handler) -> Iterator[None]:
+    """``handler`` on SIGINT and SIGTERM within the block, the previous handlers after it; outside
+    the main thread (where signals cannot be caught) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
 def deferred_interrupts() -> Iterator[Deferred]:
     """Within the block, SIGINT and SIGTERM set ``requested`` instead of raising."""
     state = Deferred()
-    if threading.current_thread() is not threading.main_thread():
+    with _handling(state.handler):
         yield state
-        return
-    previous = {sig: signal.signal(sig, state.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield state
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -68,13 +76,5 @@ def _raise_interrupt(signum, frame) -> None:
 def interrupting_signals() -> Iterator[None]:
     """Within the block, SIGINT and SIGTERM raise :class:`KeyboardInterrupt`, even where SIGINT
     was inherited as ignored; the previous handlers come back after it (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
+    with _handling(_raise_interrupt):
         yield
-        return
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in signals}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -59,7 +59,7 @@ def trials_section(rows: list[dict], data: dict[str, Any]) -> str:
 def collapsed_paragraph(collapsed: list[dict], done: int) -> str:
     """How many finished runs never left the collapsed start, and which (``collapse``)."""
     if not collapsed:
-        return f"<p>No finished run collapsed (each of the {done} has an active latent).</p>"
+        return f"<p>None of the {done} finished runs was found collapsed.</p>"
     text = (
         f"<p><b>{len(collapsed)} of {done} finished runs collapsed</b>: no active latent, so "
         "every metric scores noise at chance. They are a property of the budget (the run "
