@@ -11,7 +11,12 @@ has; the run gets ``minutes · 60 000 / ms`` steps (warm-up 5 % of them). "MSS b
 largest batch of ``--batches`` whose steps still reach ``--min-steps``. The calibration is saved to
 ``--plan`` (default ``OUT/plan.json``) and reused by every later call with the same budget, and
 ``--resume`` keeps the runs already in the CSV: the comparison can be spread over several sessions
-and every run of a setting still trains the same steps. Each setting is trained for every seed,
+and every run of a setting still trains the same steps. The budget's threads (``--threads``, the
+process's by default) are those of the calibration only: once the steps are planned, runs may
+train them with other threads, e.g. two processes side by side with one thread each
+(``OMP_NUM_THREADS=1``, disjoint ``--only``/``--seeds``; each run's row is added to the shared CSV
+under a file lock), which costs the same steps in less wall time on a box whose second thread
+adds little. Each setting is trained for every seed,
 then evaluated with the full protocols (MIG, FactorVAE score at 10,000/5,000 votes, DCI) and the
 reconstruction NLL (nats per image from the encoder mean, on ``--recon-points`` images);
 ``--report`` also writes each run's report (traversals). The summary gives per setting the
@@ -23,6 +28,12 @@ The comparison asked for (≥ 3 seeds × 3 settings × 20 minutes on two quiet c
     OMP_WAIT_POLICY=PASSIVE python benchmarks/tc_equal_time.py --minutes 20 --seeds 0 1 2 \\
         --out runs/tc-equal-time --csv benchmarks/tc_equal_time_20min.csv --report --resume
 
+or the same steps in two lanes of one thread each, calibrated first on the two threads::
+
+    python benchmarks/tc_equal_time.py --minutes 20 --threads 2 --calibrate-only --out OUT
+    OMP_NUM_THREADS=1 python benchmarks/tc_equal_time.py --minutes 20 --threads 2 --only bank \\
+        --out OUT --csv CSV --report --resume &   # and a second lane with the other settings
+
 A check that the script runs end to end (seconds of training, cheap metric protocols)::
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/tc_equal_time.py --steps 20 --seeds 0 --cheap \\
@@ -32,7 +43,9 @@ A check that the script runs end to end (seconds of training, cheap metric proto
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import fcntl
 import json
 import math
 import os
@@ -137,7 +150,7 @@ def plan(args) -> dict[str, tuple[list[str], int]]:
     if args.steps:
         return {n: (_with_batch(n, args, max(args.batches)), args.steps) for n in args.only}
     path = args.plan or args.out / "plan.json"
-    budget = {"minutes": args.minutes, "clock": args.clock, "threads": torch.get_num_threads()}
+    budget = {"minutes": args.minutes, "clock": args.clock, "threads": args.threads}
     if path.exists():
         saved = json.loads(path.read_text())
         if saved["budget"] != budget:
@@ -152,8 +165,10 @@ def plan(args) -> dict[str, tuple[list[str], int]]:
     else:
         candidates = {n: list(SETTINGS[n]) for n in args.only}
         if "mss-big" in candidates:
-            candidates["mss-big"] = _largest_batch(candidates["mss-big"], args)
-        ms = calibrate(candidates, args)
+            with _torch_threads(args.threads):
+                candidates["mss-big"] = _largest_batch(candidates["mss-big"], args)
+        with _torch_threads(args.threads):
+            ms = calibrate(candidates, args)
         chosen = {
             n: {"overrides": o, "ms_per_step": round(ms[n], 2),
                 "steps": int(args.minutes * 60_000 / ms[n])}
@@ -164,6 +179,17 @@ def plan(args) -> dict[str, tuple[list[str], int]]:
         entry = chosen[name]
         print(f"{name}: {entry['ms_per_step']} ms/step ({args.clock}) -> {entry['steps']} steps")
     return {n: (chosen[n]["overrides"], chosen[n]["steps"]) for n in args.only}
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """Torch's intra-op threads set to ``threads`` for the block (the budget's calibration)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _with_batch(name: str, args, batch: int) -> list[str]:
@@ -227,6 +253,7 @@ def run_one(name: str, overrides: list[str], steps: int, seed: int, args) -> dic
         "seed": seed,
         "steps": steps,
         "batch": _batch_of(overrides),
+        "train_threads": torch.get_num_threads(),
         "train_wall_s": round(wall, 1),
         "train_cpu_s": round(cpu, 1),
         "mig": _score(scores, "mig"),
@@ -272,6 +299,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=20.0, help="training minutes per run")
     parser.add_argument("--clock", choices=list(_CLOCKS), default="wall")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=torch.get_num_threads(),
+        help="torch threads of the budget (the calibration); runs use the process's own",
+    )
+    parser.add_argument(
+        "--calibrate-only", action="store_true", help="write the plan and stop (no runs)"
+    )
     parser.add_argument("--steps", type=int, help="fixed steps for every setting (no timing)")
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 256, 512, 1024])
     parser.add_argument("--min-steps", type=int, default=3000)
@@ -296,14 +332,17 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     planned = plan(args)
-    rows = _read_csv(args.csv) if args.resume else []
+    if args.calibrate_only:
+        return
+    if not args.resume:
+        args.csv.unlink(missing_ok=True)
     for name, (overrides, steps) in planned.items():
         for seed in args.seeds:
-            if any(_is_done(r, name, seed, steps) for r in rows):
+            if any(_is_done(r, name, seed, steps) for r in _read_csv(args.csv)):
                 print(f"{name} seed {seed}: in {args.csv} already (--resume)", flush=True)
                 continue
-            rows.append(run_one(name, overrides, steps, seed, args))
-            _write_csv(args.csv, rows)
+            _append_row(args.csv, run_one(name, overrides, steps, seed, args))
+    rows = _read_csv(args.csv)
     summary(
         [
             r
@@ -324,6 +363,14 @@ def _read_csv(path: Path) -> list[dict]:
         return []
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def _append_row(path: Path, row: dict) -> None:
+    """Add ``row`` to the CSV under an exclusive lock, so that lanes running side by side keep
+    each other's rows."""
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _write_csv(path, [*_read_csv(path), row])
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
