@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 import torch
+from kit.tracking import TC_TRAINING_TAGS, read_events
 
 from pyrodis.runs import ConfigError, RunDirectory, evaluate_run, preset_config, train_run
 from pyrodis.runs.config import merge
@@ -28,17 +29,6 @@ def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a SQLite store keeps artefacts in ./mlruns (MLflow's default)
 
 
-TERMS = (
-    "elbo/loss",
-    "elbo/recon",
-    "elbo/kl",
-    "elbo/mi_mss",
-    "elbo/tc_mss",
-    "elbo/dwkl_mss",
-    "train/lr",
-)
-
-
 def tiny(track, steps=8):
     small = {
         "model": {"architecture": "burgess", "latent_dim": 3},
@@ -49,12 +39,6 @@ def tiny(track, steps=8):
     return merge(
         preset_config("beta-tcvae"), {**small, "train": {**small["train"], "track": track}}
     )
-
-
-def events(logdir):
-    acc = tb_reader.EventAccumulator(str(logdir), size_guidance={"scalars": 0, "images": 0})
-    acc.Reload()
-    return acc
 
 
 def mlflow_run(run_path):
@@ -95,8 +79,8 @@ def test_a_run_and_its_resume_read_back_with_continuous_steps(tmp_path):
     rows = log_rows(run)
     assert [r["step"] for r in rows] == [2, 4, 6, 8, 10]
 
-    tb = events(run / "tensorboard")
-    assert set(TERMS) <= set(tb.Tags()["scalars"])
+    tb = read_events(run / "tensorboard")
+    assert set(TC_TRAINING_TAGS) <= set(tb.Tags()["scalars"])
     for tag, column in (("elbo/tc_mss", "tc_mss"), ("elbo/kl", "kl")):
         got = tb.Scalars(tag)
         assert [e.step for e in got] == [2, 4, 6, 8, 10]  # 6 once: the lost one was purged
@@ -130,7 +114,7 @@ def test_evaluate_logs_every_metric_and_the_kl_per_latent(tmp_path):
     train_run(run, tiny(["tensorboard", f"mlflow:{uri}"]), progress=False)
     result = evaluate_run(run)
     expected = result.to_dict()["mig"]["mig"]["value"]
-    tb = events(run / "tensorboard")
+    tb = read_events(run / "tensorboard")
     (mig,) = tb.Scalars("metrics/mig.mig")
     assert (mig.step, mig.value) == (8, pytest.approx(expected))
     kl = [tb.Scalars(f"kl/z{j}")[0].value for j in range(3)]
@@ -186,7 +170,10 @@ def test_the_cli_flag_tracks_into_the_run_directory(tmp_path):
     assert done.returncode == 0, done.stderr
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert config["train"]["track"] == ["tensorboard"]
-    assert [e.step for e in events(tmp_path / "run" / "tensorboard").Scalars("elbo/kl")] == [2, 4]
+    assert [e.step for e in read_events(tmp_path / "run" / "tensorboard").Scalars("elbo/kl")] == [
+        2,
+        4,
+    ]
     bad = subprocess.run([*cmd[:-2], "--track", "wandb", "--out", str(tmp_path / "b")],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
     assert bad.returncode != 0 and "train.track" in bad.stderr and "Traceback" not in bad.stderr
