@@ -10,7 +10,8 @@ setting once per round, the median kept) so that the settings share whatever loa
 has; the run gets ``minutes · 60 000 / ms`` steps (warm-up 5 % of them). "MSS big" takes the
 largest batch of ``--batches`` whose steps still reach ``--min-steps``. The calibration is saved to
 ``--plan`` (default ``OUT/plan.json``) and reused by every later call with the same budget, and
-``--resume`` keeps the runs already in the CSV: the comparison can be spread over several sessions
+``--resume`` keeps the runs already in the CSV and continues a run stopped by Ctrl-C or SIGTERM
+from its checkpoint: the comparison can be spread over several sessions
 and every run of a setting still trains the same steps. The budget's threads (``--threads``, the
 process's by default) are those of the calibration only: once the steps are planned, runs may
 train them with other threads, e.g. two processes side by side with one thread each
@@ -62,6 +63,8 @@ from pyro import poutine  # noqa: E402
 from pyrodis.data.sources import as_source  # noqa: E402
 from pyrodis.inference.tc_reference_bank import DEFAULT_BANK_SIZE  # noqa: E402
 from pyrodis.runs import evaluate_run, load_run, resolve_config, train_run  # noqa: E402
+from pyrodis.runs.run_directory import RunDirectory  # noqa: E402
+from pyrodis.training import TrainingInterrupted  # noqa: E402
 
 SETTINGS: dict[str, list[str]] = {
     "mss-b64": ["train.batch_size=64", "objective.estimator='mss'"],
@@ -79,6 +82,9 @@ CHEAP = {
 #: "cpu": the process's CPU time (steadier on a shared machine; two busy threads count twice)
 _CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 COLUMNS = ["mig", "factor_vae", "dci_disentanglement", "recon_nll"]
+#: a run stopped by Ctrl-C/SIGTERM saves a checkpoint and ``--resume`` continues it from there; a
+#: killed one continues from its last periodic checkpoint
+CHECKPOINT_EVERY = 1000
 
 
 def _config(overrides: list[str], seed: int, steps: int):
@@ -90,7 +96,7 @@ def _config(overrides: list[str], seed: int, steps: int):
             *overrides,
             f"train.steps={steps}",
             f"optim.warmup_steps={max(1, steps // 20)}",
-            f"train.checkpoint_every={steps}",
+            f"train.checkpoint_every={min(steps, CHECKPOINT_EVERY)}",
             "train.log_every=10",
         ],
     )
@@ -237,11 +243,22 @@ def _score(scores: dict, metric: str, sub: str | None = None) -> float:
     return float(subs[key]["value"])
 
 
+def checkpointed_step(run_dir: Path) -> int:
+    """The step of the run's newest checkpoint (0: no run or no checkpoint there)."""
+    found = RunDirectory(run_dir).checkpoints.glob("step_*.pt")
+    return max((int(p.stem.split("_")[1]) for p in found), default=0)
+
+
 def run_one(name: str, overrides: list[str], steps: int, seed: int, args) -> dict:
     run_dir = args.out / f"{name}-seed{seed}"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    start = checkpointed_step(run_dir) if args.resume else 0
+    if start:
+        print(f"{name} seed {seed}: resuming from step {start}", flush=True)
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
     wall, cpu = time.perf_counter(), time.process_time()
-    train_run(run_dir, _config(overrides, seed, steps), progress=False)
+    config = None if start else _config(overrides, seed, steps)
+    train_run(run_dir, config, resume=bool(start), progress=False)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     options = CHEAP if args.cheap else FULL
     if args.votes and not args.cheap:
@@ -254,6 +271,7 @@ def run_one(name: str, overrides: list[str], steps: int, seed: int, args) -> dic
         "steps": steps,
         "batch": _batch_of(overrides),
         "train_threads": torch.get_num_threads(),
+        "resumed_from": start,  # train_wall_s / train_cpu_s: from this step on
         "train_wall_s": round(wall, 1),
         "train_cpu_s": round(cpu, 1),
         "mig": _score(scores, "mig"),
@@ -341,7 +359,14 @@ def main() -> None:
             if any(_is_done(r, name, seed, steps) for r in _read_csv(args.csv)):
                 print(f"{name} seed {seed}: in {args.csv} already (--resume)", flush=True)
                 continue
-            _append_row(args.csv, run_one(name, overrides, steps, seed, args))
+            try:
+                row = run_one(name, overrides, steps, seed, args)
+            except TrainingInterrupted:
+                raise SystemExit(
+                    f"{name} seed {seed}: stopped with a checkpoint; the same command with "
+                    "--resume continues it"
+                ) from None
+            _append_row(args.csv, row)
     rows = _read_csv(args.csv)
     summary(
         [
