@@ -21,8 +21,11 @@ adds little. Each setting is trained for every seed,
 then evaluated with the full protocols (MIG, FactorVAE score at 10,000/5,000 votes, DCI) and the
 reconstruction NLL (nats per image from the encoder mean, on ``--recon-points`` images);
 ``--report`` also writes each run's report (traversals). The summary gives per setting the
-median, the range over seeds and a 95 % t-interval of the mean; one CSV row per run (rows with a
-``note`` are discarded runs, kept for the record and left out of the summary).
+median, the range over seeds and a 95 % t-interval of the mean, then each setting against MSS at
+batch 64 (the difference of the means with a bootstrap interval, and the exact one-sided
+permutation test with the smallest p its runs allow); ``--summary`` prints it from the CSV alone.
+One CSV row per run (rows with a ``note`` are discarded runs, kept for the record and left out of
+the summary).
 
 The comparison asked for (≥ 3 seeds × 3 settings × 20 minutes on two quiet cores)::
 
@@ -57,6 +60,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from pyro import poutine  # noqa: E402
 
@@ -64,6 +68,7 @@ from pyrodis.data.sources import as_source  # noqa: E402
 from pyrodis.inference.tc_reference_bank import DEFAULT_BANK_SIZE  # noqa: E402
 from pyrodis.runs import evaluate_run, load_run, resolve_config, train_run  # noqa: E402
 from pyrodis.runs.run_directory import RunDirectory  # noqa: E402
+from pyrodis.runs.study.exact import permutation_test  # noqa: E402
 from pyrodis.training import TrainingInterrupted  # noqa: E402
 
 SETTINGS: dict[str, list[str]] = {
@@ -82,6 +87,10 @@ CHEAP = {
 #: "cpu": the process's CPU time (steadier on a shared machine; two busy threads count twice)
 _CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 COLUMNS = ["mig", "factor_vae", "dci_disentanglement", "recon_nll"]
+#: the direction in which a column is better (the reconstruction NLL: lower)
+BETTER = {"mig": "greater", "factor_vae": "greater", "dci_disentanglement": "greater",
+          "recon_nll": "less"}  # fmt: skip
+BASELINE = "mss-b64"  # the published estimator at the preset's batch
 #: a run stopped by Ctrl-C/SIGTERM saves a checkpoint and ``--resume`` continues it from there; a
 #: killed one continues from its last periodic checkpoint
 CHECKPOINT_EVERY = 1000
@@ -311,6 +320,39 @@ def summary(rows: list[dict]) -> None:
         print(f"| {name} | {len(mine)} | {mine[0]['steps']} | " + " | ".join(cells) + " |")
 
 
+def bootstrap_difference(a: list[float], b: list[float], draws: int = 10_000, seed: int = 0):
+    """95 % bootstrap interval of ``mean(a) - mean(b)`` (runs resampled within each setting)."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a), np.asarray(b)
+    diffs = rng.choice(a, (draws, len(a))).mean(1) - rng.choice(b, (draws, len(b))).mean(1)
+    return np.percentile(diffs, [2.5, 97.5])
+
+
+def against_baseline(rows: list[dict]) -> None:
+    """Each setting against MSS at batch 64: the difference of the means with its bootstrap
+    interval and the exact one-sided permutation test in the direction that would favour the
+    setting (with the smallest p its runs allow)."""
+    by = {
+        n: [r for r in rows if r["setting"] == n] for n in dict.fromkeys(r["setting"] for r in rows)
+    }
+    if len(by.get(BASELINE, [])) < 2:
+        return
+    for name, mine in by.items():
+        if name == BASELINE or len(mine) < 2:
+            continue
+        print(f"\n{name} − {BASELINE} (n = {len(mine)} + {len(by[BASELINE])}):")
+        for col in COLUMNS:
+            a = [float(r[col]) for r in mine]
+            b = [float(r[col]) for r in by[BASELINE]]
+            test = permutation_test(a, b, alternative=BETTER[col])
+            low, high = bootstrap_difference(a, b)
+            print(
+                f"  {col:20s} {test['difference']:+.3f} [{low:+.3f}, {high:+.3f}], exact p "
+                f"({name} {'higher' if BETTER[col] == 'greater' else 'lower'}) = "
+                f"{test['p_value']:.3f} (floor {test['min_p']:.3f})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
@@ -345,6 +387,9 @@ def main() -> None:
         help="FactorVAE votes instead of the full 10,000 / 5,000 (≈ 6 min per run on one thread)",
     )
     parser.add_argument("--report", action="store_true", help="write each run's report")
+    parser.add_argument(
+        "--summary", action="store_true", help="summarise the CSV's planned runs; train nothing"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/tc-equal-time"))
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/tc_equal_time.csv"))
     args = parser.parse_args()
@@ -352,7 +397,9 @@ def main() -> None:
     planned = plan(args)
     if args.calibrate_only:
         return
-    if not args.resume:
+    if args.summary:
+        args.seeds = []
+    elif not args.resume:
         args.csv.unlink(missing_ok=True)
     for name, (overrides, steps) in planned.items():
         for seed in args.seeds:
@@ -367,14 +414,13 @@ def main() -> None:
                     "--resume continues it"
                 ) from None
             _append_row(args.csv, row)
-    rows = _read_csv(args.csv)
-    summary(
-        [
-            r
-            for r in rows
-            if any(_is_done(r, n, int(r["seed"]), st) for n, (_, st) in planned.items())
-        ]
-    )
+    rows = [
+        r
+        for r in _read_csv(args.csv)
+        if any(_is_done(r, n, int(r["seed"]), st) for n, (_, st) in planned.items())
+    ]
+    summary(rows)
+    against_baseline(rows)
 
 
 def _is_done(row: dict, name: str, seed: int, steps: int) -> bool:
