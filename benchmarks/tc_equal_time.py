@@ -63,6 +63,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from pyro import poutine  # noqa: E402
+from study_controls import bootstrap_difference  # noqa: E402  (benchmarks/, the script's folder)
 
 from pyrodis.data.sources import as_source  # noqa: E402
 from pyrodis.inference.tc_reference_bank import DEFAULT_BANK_SIZE  # noqa: E402
@@ -320,14 +321,6 @@ def summary(rows: list[dict]) -> None:
         print(f"| {name} | {len(mine)} | {mine[0]['steps']} | " + " | ".join(cells) + " |")
 
 
-def bootstrap_difference(a: list[float], b: list[float], draws: int = 10_000, seed: int = 0):
-    """95 % bootstrap interval of ``mean(a) - mean(b)`` (runs resampled within each setting)."""
-    rng = np.random.default_rng(seed)
-    a, b = np.asarray(a), np.asarray(b)
-    diffs = rng.choice(a, (draws, len(a))).mean(1) - rng.choice(b, (draws, len(b))).mean(1)
-    return np.percentile(diffs, [2.5, 97.5])
-
-
 def against_baseline(rows: list[dict]) -> None:
     """Each setting against MSS at batch 64: the difference of the means with its bootstrap
     interval and the exact one-sided permutation test in the direction that would favour the
@@ -345,7 +338,7 @@ def against_baseline(rows: list[dict]) -> None:
             a = [float(r[col]) for r in mine]
             b = [float(r[col]) for r in by[BASELINE]]
             test = permutation_test(a, b, alternative=BETTER[col])
-            low, high = bootstrap_difference(a, b)
+            low, high = bootstrap_difference(np.asarray(a), np.asarray(b))
             print(
                 f"  {col:20s} {test['difference']:+.3f} [{low:+.3f}, {high:+.3f}], exact p "
                 f"({name} {'higher' if BETTER[col] == 'greater' else 'lower'}) = "
