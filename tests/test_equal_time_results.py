@@ -5,11 +5,18 @@ import json
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
 NAMES = {
     "MSS, batch 64": "mss-b64",
     "MSS, batch 128": "mss-big",
     "bank K = 4,096, batch 64": "bank",
 }
+
+
+def _saved_rows() -> list[dict]:
+    text = (BENCH / "tc_equal_time_20min.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
 
 
 def _published_rows() -> list[list[str]]:
@@ -22,10 +29,7 @@ def _published_rows() -> list[list[str]]:
 
 
 def test_every_run_of_the_csv_is_in_results_with_its_figures():
-    saved = {
-        (r["setting"], int(r["seed"])): r
-        for r in csv.DictReader((BENCH / "tc_equal_time_20min.csv").open())
-    }
+    saved = {(r["setting"], int(r["seed"])): r for r in _saved_rows()}
     published = _published_rows()
     assert len(published) == len(saved) == 9  # 3 settings x 3 seeds
     for name, seed, steps_batch, _wall, mig, fvae, dci, nll in published:
@@ -41,5 +45,5 @@ def test_every_run_of_the_csv_is_in_results_with_its_figures():
 def test_every_run_trained_the_planned_steps():
     plan = json.loads((BENCH / "tc_equal_time_20min_plan.json").read_text())
     assert plan["budget"] == {"minutes": 20.0, "clock": "wall", "threads": 2}
-    for row in csv.DictReader((BENCH / "tc_equal_time_20min.csv").open()):
+    for row in _saved_rows():
         assert int(row["steps"]) == plan["settings"][row["setting"]]["steps"]
