@@ -306,6 +306,23 @@ def _interval(values: list[float]) -> str:
     return f"[{mean - half:.3f}, {mean + half:.3f}]"
 
 
+def per_run_table(rows: list[dict]) -> None:
+    """Every run as a row, in the form of the table in ``benchmarks/RESULTS.md``."""
+    print("\n| setting | seed | steps × batch | training s (one thread) | MIG | FactorVAE (full) "
+          "| DCI disent. | recon NLL (nats) |")  # fmt: skip
+    print("|---" * 8 + "|")
+    order = list(dict.fromkeys(r["setting"] for r in rows))
+    for r in sorted(rows, key=lambda r: (order.index(r["setting"]), int(r["seed"]))):
+        wall = f"{float(r['train_wall_s']):.0f}"
+        if int(r.get("resumed_from") or 0):
+            wall += f" (from step {int(r['resumed_from']):,})"
+        print(
+            f"| {r['setting']} | {r['seed']} | {int(r['steps']):,} × {r['batch']} | {wall} | "
+            f"{float(r['mig']):.3f} | {float(r['factor_vae']):.3f} | "
+            f"{float(r['dci_disentanglement']):.3f} | {float(r['recon_nll']):.1f} |"
+        )
+
+
 def summary(rows: list[dict]) -> None:
     print("\n| setting | seeds | steps | " + " | ".join(COLUMNS) + " |")
     print("|---" * (3 + len(COLUMNS)) + "|")
@@ -412,6 +429,7 @@ def main() -> None:
         for r in _read_csv(args.csv)
         if any(_is_done(r, n, int(r["seed"]), st) for n, (_, st) in planned.items())
     ]
+    per_run_table(rows)
     summary(rows)
     against_baseline(rows)
 
